@@ -6,15 +6,16 @@ Docs: https://vislab.github.io/vislab/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #90618634
 from __future__ import annotations
-import contextlib, platform, random, time
+import contextlib, os, platform, random, tempfile, time
+from pathlib import Path
 from typing import Callable, Iterable
 import numpy as np
 import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['check_choice', 'check_range', 'seed_everything', 'default_device', 'hooks', 'activations', 'swapped', 'time_ms',
-           'Timer', 'environment']
+__all__ = ['check_choice', 'check_range', 'seed_everything', 'default_device', 'hooks', 'activations', 'swapped', 'write_atomic',
+           'time_ms', 'Timer', 'environment']
 
 # %% ../nbs/00_core.ipynb #5d036272
 def check_choice(name: str, value, allowed: Iterable):
@@ -104,6 +105,19 @@ def swapped(obj, **attrs):
         for k, v in old.items():
             if v is missing: delattr(obj, k)
             else: setattr(obj, k, v)
+
+# %% ../nbs/00_core.ipynb #68f1e87a
+def write_atomic(path: str | Path, text: str) -> Path:
+    "Write `text` to `path` atomically (temporary file + rename in the same folder)."
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w') as f: f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 # %% ../nbs/00_core.ipynb #cc6d0676
 def _sync():

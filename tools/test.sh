@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, in the environment on PATH (`bash .ci/run` makes one first):
+# notebooks and library in sync, every notebook's tests, pytest (the CUDA kernels in Numba's simulator in a
+# process of their own), and the docs build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# two notebooks or pytest workers run at once on two cores: one thread each, or OpenMP threads oversubscribe
+# the cores and spin (measured: a training step 9× slower)
+export MPLBACKEND=Agg PYTHONHASHSEED=0 OMP_NUM_THREADS=1
+echo "== notebooks clean and exported"
+nbdev-clean
+nbdev-export
+if [ -n "$(git status --porcelain -- nbs vislab kernels)" ]; then
+  git status --porcelain -- nbs vislab kernels
+  echo "nbdev-clean/nbdev-export changed the files above: run them and commit"; exit 1
+fi
+python tools/readme.py --check
+echo "== notebook tests"
+nbdev-test --n-workers 2 --timing
+echo "== pytest"
+python -m pytest -q -n 2 tests
+echo "== CUDA kernels in Numba's simulator"
+NUMBA_ENABLE_CUDASIM=1 python -m pytest -q tests/test_kernels_cudasim.py
+echo "== docs"
+python tools/build_docs.py --out _site
