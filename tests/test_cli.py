@@ -1,14 +1,22 @@
 """The `vislab` command as a shell user meets it: exit codes and messages of bad input, help on each command."""
 import subprocess, sys
 import pytest
+from vislab.cli import main
 
-def vislab(*args):
-    return subprocess.run([sys.executable, '-m', 'vislab.cli', *args], capture_output=True, text=True)
-
-@pytest.mark.parametrize('cmd', [(), ('run',), ('list',), ('bench',)])
-def test_help(cmd):
-    r = vislab(*cmd, '--help')
+def test_shell_exit_code_and_help():
+    r = subprocess.run([sys.executable, '-m', 'vislab.cli', 'run', 'nosuch'], capture_output=True, text=True)
+    assert r.returncode == 2 and "recipe='nosuch' is not one of the allowed values" in r.stderr, r
+    r = subprocess.run([sys.executable, '-m', 'vislab.cli', '--help'], capture_output=True, text=True)
     assert r.returncode == 0 and 'usage: vislab' in r.stdout
+
+@pytest.mark.parametrize('cmd', ['run', 'list', 'bench'])
+def test_help(cmd, capsys):
+    with pytest.raises(SystemExit) as e: main([cmd, '--help'])
+    assert e.value.code == 0 and f'usage: vislab {cmd}' in capsys.readouterr().out
+
+def rc_of(args):
+    try: return main(list(args))
+    except SystemExit as e: return e.code
 
 @pytest.mark.parametrize('args, msg', [
     (('run', 'nosuch'), "recipe='nosuch' is not one of the allowed values"),
@@ -19,11 +27,12 @@ def test_help(cmd):
     (('bench', 'nosuch'), "bench='nosuch' is not one of the allowed values"),
     (('fly',), "invalid choice: 'fly'"),
 ])
-def test_bad_input(args, msg):
-    r = vislab(*args)
-    assert r.returncode == 2, r
-    assert msg in r.stderr, r.stderr
+def test_bad_input(args, msg, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a run that wrongly started would write here, not in the tree
+    assert rc_of(args) == 2
+    assert msg in capsys.readouterr().err
 
-def test_list():
-    r = vislab('list')
-    assert r.returncode == 0 and 'baseline' in r.stdout and 'cifar10' in r.stdout
+def test_list(capsys):
+    assert main(['list']) == 0
+    out = capsys.readouterr().out
+    assert 'baseline' in out and 'cifar10' in out and 'resnet8' in out

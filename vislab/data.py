@@ -6,7 +6,7 @@ Docs: https://vislab.github.io/vislab/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #61776659
 from __future__ import annotations
-import functools, hashlib, os, random, shutil, socket, stat, tarfile, tempfile, zlib
+import functools, hashlib, os, random, shutil, socket, stat, tarfile, tempfile, warnings, zlib
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -14,8 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import TensorDataset
-from fastai.data.core import DataLoaders
-from fastai.data.load import DataLoader
+with warnings.catch_warnings():  # fastai 2.8 calls torch.jit.script, deprecated in recent torch, when imported
+    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
+    from fastai.data.core import DataLoaders
+    from fastai.data.load import DataLoader
 from .core import check_choice, check_range, default_device
 
 # %% auto #0
@@ -54,7 +56,8 @@ class ImageData:
         "Number of training images per class."
         return torch.bincount(self.y_train, minlength=self.c)
     def __repr__(self):
-        lt = f", long-tailed {self.class_counts.max()}→{self.class_counts.min()}" if self.groups else ''
+        cc = self.class_counts
+        lt = f", long-tailed {int(cc.max())}→{int(cc.min())} per class" if self.groups else ''
         return (f"ImageData({self.name!r}: {len(self.x_train)} train / {len(self.x_valid)} valid, "
                 f"{self.n_in}×{self.size}×{self.x_train.shape[3]}, {self.c} classes{lt})")
 

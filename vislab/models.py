@@ -6,7 +6,7 @@ Docs: https://vislab.github.io/vislab/models.html.md"""
 
 # %% ../nbs/02_models.ipynb #5d46e824
 from __future__ import annotations
-import re
+import difflib, re
 from collections import OrderedDict
 import torch
 from torch import nn, Tensor
@@ -71,7 +71,7 @@ def timm_model(name: str, n_in: int = 3, n_out: int = 10, pretrained: bool = Fal
     "The timm model `name` for `n_in`-channel images and `n_out` classes; `pretrained` weights from the hub or its cache."
     import timm
     if not timm.is_model(name):
-        close = timm.list_models(f"*{name.split('.')[0]}*")[:8]
+        close = difflib.get_close_matches(name.split('.')[0], timm.list_models(), n=6)
         raise ValueError(f"name={name!r} is not a timm model" + (f"; similar: {', '.join(close)}" if close else ''))
     if not pretrained: return timm.create_model(name, num_classes=n_out, in_chans=n_in, **kwargs)
     import huggingface_hub.constants as hf
@@ -99,7 +99,7 @@ def create_model(arch: str, n_in: int, n_out: int, **kwargs) -> nn.Module:
 
 # %% ../nbs/02_models.ipynb #fb896984
 class _LiveTensors(TorchDispatchMode):
-    "Follow the storages of the tensors created inside this mode; `peak` is the most bytes alive at once."
+    "Follow the storages that operations inside this mode allocate (not views of their inputs); `peak`: most bytes alive at once."
     def __init__(self):
         super().__init__()
         self.live, self.peak = {}, 0
@@ -107,9 +107,9 @@ class _LiveTensors(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         self.live = {k: v for k, v in self.live.items() if not v[0].expired()}
+        inputs = {t.untyped_storage().data_ptr() for t in tree_leaves((args, kwargs)) if isinstance(t, Tensor)}
         for t in tree_leaves(out):
-            if isinstance(t, Tensor):
-                s = t.untyped_storage()
+            if isinstance(t, Tensor) and (s := t.untyped_storage()).data_ptr() not in inputs:
                 self.live.setdefault(s.data_ptr(), (StorageWeakRef(s), s.nbytes()))
         self.peak = max(self.peak, sum(n for _, n in self.live.values()))
         return out
