@@ -54,24 +54,30 @@ def _njit(fn):
 # ---------------------------------------------------------------------------------------------------------------
 # CPU kernels
 
+# Column bounds are cast to unsigned: Numba wraps negative indices around, and only an index it can prove non-negative
+# (an unsigned one, or a loop from 0) lets LLVM drop that check and vectorise the row copies -- 2x faster, close to
+# memcpy. Rows are copied in up to three contiguous runs: before the box, the box (from the partner), after it.
+
 def _paste_cpu_py(x, perm, boxes, out):
     n, c, h, w = x.shape
+    wu = np.uint64(w)
     for i in prange(n):
         p = perm[i]
-        y0, y1, x0, x1 = boxes[i, 0], boxes[i, 1], boxes[i, 2], boxes[i, 3]
+        y0, y1, x0, x1 = boxes[i, 0], boxes[i, 1], np.uint64(boxes[i, 2]), np.uint64(boxes[i, 3])
         for ch in range(c):
             for r in range(h):
                 if r >= y0 and r < y1:
                     for col in range(x0): out[i, ch, r, col] = x[i, ch, r, col]
                     for col in range(x0, x1): out[i, ch, r, col] = x[p, ch, r, col]
-                    for col in range(x1, w): out[i, ch, r, col] = x[i, ch, r, col]
+                    for col in range(x1, wu): out[i, ch, r, col] = x[i, ch, r, col]
                 else:
                     for col in range(w): out[i, ch, r, col] = x[i, ch, r, col]
 
 def _fill_cpu_py(x, boxes, values, out, copy):
     n, c, h, w = x.shape
+    wu = np.uint64(w)
     for i in prange(n):
-        y0, y1, x0, x1 = boxes[i, 0], boxes[i, 1], boxes[i, 2], boxes[i, 3]
+        y0, y1, x0, x1 = boxes[i, 0], boxes[i, 1], np.uint64(boxes[i, 2]), np.uint64(boxes[i, 3])
         for ch in range(c):
             v = values[i, ch]
             for r in range(h):
@@ -79,7 +85,7 @@ def _fill_cpu_py(x, boxes, values, out, copy):
                 if copy:
                     if inside:
                         for col in range(x0): out[i, ch, r, col] = x[i, ch, r, col]
-                        for col in range(x1, w): out[i, ch, r, col] = x[i, ch, r, col]
+                        for col in range(x1, wu): out[i, ch, r, col] = x[i, ch, r, col]
                     else:
                         for col in range(w): out[i, ch, r, col] = x[i, ch, r, col]
                 if inside:

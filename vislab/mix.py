@@ -519,6 +519,7 @@ def bench_mix(quick: bool = False, shapes=((256, 3, 32, 32), (64, 3, 224, 224)),
 # %% ../nbs/10_mix.ipynb #89c21b28
 from .lab import Recipe, register_recipe, register_bench
 
+# %% ../nbs/10_mix.ipynb #fc3a1ae4
 register_bench('mix')(bench_mix)
 for _r in (Recipe('cutmix', cbs=lambda: [CutMix()], against=('baseline',),
                   description='CutMix (Yun et al. 2019): a box of a partner per sample, α = 1'),
