@@ -141,7 +141,8 @@ def _unpack(tgz: Path) -> Path:
             with tarfile.open(tgz) as tf: tf.extractall(tmp, **_TAR_KW)
             src = tmp / name if _complete(tmp / name) else tmp
             if not _complete(src): raise OSError(f"{tgz} holds no {name}/train and {name}/test folders")
-            if not dest.exists(): src.rename(dest)
+            try: src.rename(dest)
+            except OSError: pass  # another process put it there first; checked below
         except (tarfile.TarError, EOFError, zlib.error) as e:
             raise OSError(f"{tgz} is truncated or corrupt ({e}); copy it again") from e
         finally: shutil.rmtree(tmp, ignore_errors=True)

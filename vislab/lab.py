@@ -32,7 +32,7 @@ class Recipe:
     cbs: Callable[[], list] = list       # returns fresh fastai callbacks for one run
     dataset: str = 'mnist5k'
     arch: str = 'resnet8'
-    epochs: int = 6
+    epochs: int = 8
     bs: int = 64
     lr: float = 1e-2
     description: str = ''
