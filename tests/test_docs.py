@@ -1,13 +1,14 @@
 "The offline docs build (tools/build_docs.py): every notebook gets a page with its API docs and stored outputs, nothing external."
-import base64, html, json, re, subprocess, sys
+import base64, html, json, re, shutil, subprocess, sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT/'tools'/'build_docs.py'
 sys.path.insert(0, str(ROOT/'tools'))
-from build_docs import find_notebooks, page_name  # noqa: E402
+from build_docs import WIDGET_NOTE, find_notebooks, page_name, section  # noqa: E402
 
 NBS = ROOT/'nbs'
 
@@ -32,10 +33,22 @@ def test_every_notebook_has_a_page(site):
     assert f'{len(nbs)} pages built' in stdout
     assert len(pages(out)) == len(nbs)
 
+def sidebar(page_html):
+    "The sidebar as [(section, [href, ...]), ...]"
+    nav = page_html.split('<nav class="sidebar">')[1].split('</nav>')[0]
+    parts = re.split(r'<div class="nav-section">([^<]*)</div>', nav)
+    return [(sec, re.findall(r'<li><a href="([^"]+)"', links)) for sec, links in zip([''] + parts[1::2], parts[0::2])]
+
 def test_sidebar_lists_every_page_by_title(site):
     out, _ = site
     idx = (out/'index.html').read_text()
-    for nb in find_notebooks(NBS): assert f'href="{page_name(nb, NBS)}"' in idx, nb
+    nbs = find_notebooks(NBS)
+    want = {}
+    for nb in nbs: want.setdefault(section(nb, NBS), []).append(page_name(nb, NBS))
+    assert sidebar(idx) == list(want.items())  # Library, then Experiments, then Tutorials (where they exist), in number order
+    assert [sec for sec, _ in sidebar(idx)][:2] == ['', 'Library']
+    numbered = [nb.name for nb in NBS.glob('[0-9]*.ipynb')]
+    assert [nb.name for nb in nbs if section(nb, NBS) == 'Library'] == sorted(numbered, key=lambda n: int(n.split('_')[0]))
     assert '<h1 class="title">Core</h1>' in (out/'core.html').read_text()
 
 def test_show_doc_rendered_as_html(site):
@@ -53,8 +66,68 @@ def test_no_external_css_or_js(site):
     for p in pages(out):
         text = p.read_text()
         assert not ext.search(text), p
-        assert 'mathjax' not in text.lower() and '@import' not in text, p
+        assert not re.search(r'mathjax|katex|cdn\.|polyfill', text, re.I) and '@import' not in text, p
+        for src in re.findall(r'<script\b[^>]*\bsrc="([^"]+)"', text): assert (p.parent/src).is_file(), (p, src)  # shipped in the site
     assert not re.search(r'url\(\s*["\']?(?:https?:)?//|@import', (out/'style.css').read_text())
+    assert not re.search(r'https?:|fetch\(|XMLHttpRequest|import\(', (out/'search.js').read_text())
+
+def _visible_text(page_html):
+    "A page's text outside code, as a reader sees it"
+    from bs4 import BeautifulSoup
+    soup = BeautifulSoup(page_html, 'html.parser')
+    for el in soup.select('pre, code, script, style, .input_area'): el.decompose()
+    return soup.get_text()
+
+def _markdown(nb_path):
+    return '\n'.join(''.join(c['source']) for c in json.loads(nb_path.read_text())['cells'] if c['cell_type'] == 'markdown')
+
+def test_maths_as_mathml(site):
+    out, _ = site
+    n = 0
+    for nb in find_notebooks(NBS):
+        page = (out/page_name(nb, NBS)).read_text()
+        md = _markdown(nb)
+        if re.search(r'\$\\[A-Za-z]|\$\$', md): n += 1; assert '<math' in page, nb  # TeX in the notebook: MathML on the page
+        text = _visible_text(page)
+        assert not re.search(r'\$\\[A-Za-z]|\$\$|\\(?:frac|bar|sqrt|lambda)\b', text), (nb, re.search(r'.{30}\$\\.{30}', text, re.S))
+        for var in re.findall(r'`(\$[A-Z_]+)', md): assert f'<code>{var}' in page, (nb, var)  # shell variables left alone
+    assert n > 0, 'no notebook has maths to check'
+
+def test_widgets_shown_as_still_or_note(site):
+    out, _ = site
+    for nb in find_notebooks(NBS):
+        cells = [c for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code' and not re.search(r'^\s*#\s*\|', ''.join(c['source']), re.M)
+                 and any('application/vnd.jupyter.widget-view+json' in o.get('data', {}) for o in c.get('outputs', []))]
+        page = (out/page_name(nb, NBS)).read_text()
+        assert page.count(WIDGET_NOTE) >= len(cells), nb
+        assert 'widget-view+json' not in page and 'interactive(children=' not in page, nb
+
+def _index(out):
+    text = (out/'search_index.js').read_text(encoding='utf-8')
+    prefix = 'window.VISLAB_SEARCH = '
+    assert text.startswith(prefix)
+    return json.loads(text[len(prefix):].rstrip().rstrip(';'))
+
+def _search(index, query):
+    "What docs/search.js matches: the entries holding every term in their page title, section heading or text"
+    terms = query.lower().split()
+    return [e for e in index if all(t in f"{e['title']} {e['section']} {e['text']}".lower() for t in terms)]
+
+def test_search_index_covers_every_page(site):
+    out, _ = site
+    index = _index(out)
+    for nb in find_notebooks(NBS):
+        page = page_name(nb, NBS)
+        html_ = (out/page).read_text()
+        entries = [e for e in index if e['page'] == page]
+        assert entries and entries[0]['id'] == '', page  # the page itself, then its sections
+        title = re.search(r'<h1 class="title">(.*?)</h1>', html_)[1]
+        assert all(e['title'] == html.unescape(re.sub(r'<[^>]+>', '', title)) for e in entries), page
+        for e in entries[1:]: assert f'id="{e["id"]}"' in html_, (page, e['id'])
+        # a long word of the notebook's own prose finds the page
+        md = re.sub(r'`[^`]*`|\$[^$]*\$|\]\([^)]*\)|<[^>]*>|https?://\S+', ' ', _markdown(nb))
+        words = sorted(set(re.findall(r'[A-Za-z]{7,}', md)), key=lambda w: (-len(w), w))[:3]
+        for w in words: assert page in {e['page'] for e in _search(index, w)}, (page, w)
 
 def _stored_outputs(nb_path):
     "Text and PNG outputs of plain cells (no directives) in a notebook: the docs must show them as they are."
@@ -95,32 +168,50 @@ def _nb(cells):
                 cells=[cell(*c) for c in cells])
 
 def _stream(t): return dict(output_type='stream', name='stdout', text=t)
+def _png(): return dict(output_type='display_data', metadata={}, data={'image/png': PNG, 'text/plain': '<Figure>'})
+def _widget(): return dict(output_type='display_data', metadata={}, data={
+    'application/vnd.jupyter.widget-view+json': dict(model_id='0123abcd', version_major=2, version_minor=0), 'text/plain': 'interactive(children=(...))'})
 
-@pytest.fixture
-def project(tmp_path):
-    (tmp_path/'pyproject.toml').write_text('[project]\nname = "demo"\nversion = "0.0.1"\n\n[tool.nbdev]\n'
-                                           'lib_path = "demo"\nnbs_path = "nbs"\ndoc_path = "_docs"\njupyter_hooks = false\n')
-    nbs = tmp_path/'nbs'; (nbs/'tutorials').mkdir(parents=True)
-    (nbs/'index.ipynb').write_text(json.dumps(_nb([('markdown', '# demo\n\n> The landing page.')])))
-    (nbs/'05_mix.ipynb').write_text(json.dumps(_nb([
+def make_project(root):
+    (root/'pyproject.toml').write_text('[project]\nname = "demo"\nversion = "0.0.1"\n\n[tool.nbdev]\n'
+                                       'lib_path = "demo"\nnbs_path = "nbs"\ndoc_path = "_docs"\njupyter_hooks = false\n')
+    nbs = root/'nbs'
+    for d in ('tutorials', 'experiments'): (nbs/d).mkdir(parents=True)
+    write = lambda name, cells: (nbs/name).write_text(json.dumps(_nb(cells)))
+    write('index.ipynb', [('markdown', '# demo\n\n> The landing page.')])
+    write('05_mix.ipynb', [
         ('code', '#| default_exp mix'),
         ('markdown', '# Mixing things\n\n> One line about *mixing*.'),
         ('markdown', 'See [the tutorial](tutorials/01_start.ipynb).\n\n::: {.callout-note}\nA **note**.\n:::'),
-        ('code', '#| export\ndef mix(a, b, lam:float=0.5):\n    "Mix `a` and `b`."\n    return lam*a + (1-lam)*b'),
+        ('code', '#| export\ndef mix(a, b, lam:float=0.5):\n    "Mix `a` and `b` into $\\lambda a + (1-\\lambda) b$."\n    return lam*a + (1-lam)*b'),
+        ('markdown', '## Maths and money\n\nThe mix $\\bar x = \\lambda x_a + (1-\\lambda) x_b$ with $\\lambda \\sim \\mathrm{Beta}(\\alpha, \\alpha)$:\n\n'
+                     '$$\\mathrm{CE}(p, t) = -\\sum_c t_c \\log p_c$$\n\n'
+                     'It costs $5 and $10. Set `$VISLAB_DATA`, or $VISLAB_HOME, or $HOME and $PATH; a literal \\$x\\$ too.'),
         ('code', 'print(mix(1, 3))', [_stream('2.0\n')]),
         ('code', '#| echo: false\nSECRET_ECHO = 1', [_stream('echo-off output\n')]),
         ('code', '#| output: false\nshown_source = 1', [_stream('HIDDEN OUTPUT\n')]),
         ('code', '#| hide\nHIDDEN_CELL = 1', [_stream('HIDDEN CELL OUTPUT\n')]),
-        ('code', 'fig', [dict(output_type='display_data', metadata={}, data={'image/png': PNG, 'text/plain': '<Figure>'})]),
-    ])))
-    (nbs/'tutorials'/'01_start.ipynb').write_text(json.dumps(_nb([('markdown', '# Start here'),  # nbdev drops the whole H1 cell
-                                                                ('markdown', 'Back to [mixing](../05_mix.ipynb#mixing-things).')])))
-    return tmp_path
+        ('code', 'fig', [_png()]),
+        ('code', 'playground_with_still()', [_png(), _widget()]),
+        ('code', 'playground_alone()', [_widget()]),
+    ])
+    write('10_later.ipynb', [('markdown', '# Later `on`\n\n> Number ten.')])  # titles are markdown too
+    write('9_early.ipynb', [('markdown', '# Early\n\n> Number nine, before ten.')])
+    write('tutorials/01_start.ipynb', [('markdown', '# Start here'),  # nbdev drops the whole H1 cell
+                                       ('markdown', 'Back to [mixing](../05_mix.ipynb#mixing-things).\n\n## Flowers\n\nA zygomorphic flower.')])
+    write('experiments/01_study.ipynb', [('markdown', '# A study\n\n> Does it hold?'), ('markdown', '## Verdict\n\nIt holds.')])
+    return root
 
-def test_directives_links_and_outputs(project, tmp_path):
-    out = tmp_path/'site'
-    r = build(out, '--nbs', str(project/'nbs'))
-    assert '3 pages built' in r.stdout
+@pytest.fixture(scope='module')
+def demo(tmp_path_factory):
+    "The made-up project, built once: (its root, the site, the build's output)"
+    root = make_project(tmp_path_factory.mktemp('demo'))
+    out = root/'site'
+    return root, out, build(out, '--nbs', str(root/'nbs'))
+
+def test_directives_links_and_outputs(demo):
+    _, out, r = demo
+    assert '6 pages built' in r.stdout
     mix = (out/'mix.html').read_text()
     assert '<h1 class="title">Mixing things</h1>' in mix and 'One line about <em>mixing</em>' in mix
     assert '<h3 id="mix">' in mix and '<span class="nf">mix</span>' in mix  # show_doc of the export
@@ -131,10 +222,73 @@ def test_directives_links_and_outputs(project, tmp_path):
     assert re.search(r'<div class="callout-note">\s*<p>A <strong>note</strong>.</p>\s*</div>', mix)
     tut = (out/'tutorials'/'start.html').read_text()
     assert 'href="../mix.html#mixing-things"' in tut and 'href="../style.css"' in tut
-    nav = re.findall(r'<li><a href="([^"]+)"', tut)
-    assert nav == ['../index.html', '../mix.html', '../tutorials/start.html']
 
-def test_failing_notebook_fails_the_build(project, tmp_path):
+def test_sidebar_sections_in_number_order(demo):
+    _, out, _ = demo
+    want = [('', ['index.html']), ('Library', ['mix.html', 'early.html', 'later.html']),
+            ('Experiments', ['experiments/study.html']), ('Tutorials', ['tutorials/start.html'])]
+    assert sidebar((out/'index.html').read_text()) == want
+    assert sidebar((out/'tutorials'/'start.html').read_text()) == [(sec, ['../' + p for p in ps]) for sec, ps in want]
+    later = (out/'later.html').read_text()
+    assert '<title>Later on – demo</title>' in later and '<h1 class="title">Later <code>on</code></h1>' in later
+    assert '>Later <code>on</code></a></li>' in later and '`' not in later
+
+def test_maths_to_mathml_and_dollars_left_alone(demo):
+    _, out, _ = demo
+    mix = (out/'mix.html').read_text()
+    text = _visible_text(mix)
+    assert mix.count('<math') == 4 and len(re.findall(r'<math[^>]*display="block"', mix)) == 1  # 2 inline + 1 display in markdown, 1 in the docstring
+    assert '<em>Mix <code>a</code> and <code>b</code> into <math' in mix  # the docstring's, in show_doc's output
+    assert re.search(r'<munder><mo>(∑|&#x02211;)</mo><mi>c</mi></munder>', mix) and re.search(r'<mi>(λ|&#x003BB;)</mi>', mix)  # as MathML
+    assert 'It costs $5 and $10.' in text and '$VISLAB_HOME, or $HOME and $PATH; a literal $x$ too.' in text
+    assert '<code>$VISLAB_DATA</code>' in mix
+    assert not re.search(r'\$\\|\\lambda|\\bar|\\sum', text)
+
+def test_widget_outputs_become_still_or_note(demo):
+    _, out, _ = demo
+    mix = (out/'mix.html').read_text()
+    still, alone = mix.split('playground_with_still')[1].split('playground_alone')
+    assert f'src="data:image/png;base64,{PNG}"' in still and 'still of an interactive widget: run the notebook to use it' in still
+    assert 'An interactive widget: run the notebook to use it.' in alone and 'data:image/png' not in alone
+    assert 'interactive(children' not in mix and 'widget-view' not in mix
+
+def test_search_index(demo):
+    _, out, _ = demo
+    index = _index(out)
+    assert {e['page'] for e in index} == {'index.html', 'mix.html', 'early.html', 'later.html', 'experiments/study.html', 'tutorials/start.html'}
+    hits = _search(index, 'zygomorphic')
+    assert [(e['page'], e['id'], e['section'], e['title']) for e in hits] == [('tutorials/start.html', 'flowers', 'Flowers', 'Start here')]
+    assert {(e['page'], e['id']) for e in _search(index, 'mix')} >= {('mix.html', ''), ('mix.html', 'mix'), ('mix.html', 'maths-and-money')}
+    assert _search(index, 'does hold')[0]['page'] == 'experiments/study.html'  # terms from the description
+    assert not _search(index, 'SECRET_ECHO') and not _search(index, 'zygomorphic nowhere')
+
+@pytest.mark.skipif(not shutil.which('node'), reason='node is not installed')
+def test_search_js_ranks_hits(demo):
+    "docs/search.js's own search, under node, over the built index"
+    _, out, _ = demo
+    js = ("global.window = {}; require(process.argv[1]); const s = require(process.argv[2]);"
+          "console.log(JSON.stringify(['zygomorphic', 'flower', 'mix', 'nothing-like-this'].map(q => s.search(window.VISLAB_SEARCH, q).map(e => e.page + '#' + e.id))));")
+    r = subprocess.run(['node', '-e', js, str(out/'search_index.js'), str(out/'search.js')], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    zyg, flower, mix, none = json.loads(r.stdout)
+    assert zyg == ['tutorials/start.html#flowers'] and flower[0] == 'tutorials/start.html#flowers' and none == []
+    assert mix[0] == 'mix.html#mix'  # a heading match ranks first
+
+CHROMIUM = next((c for c in ('chromium', 'chromium-browser', 'google-chrome') if shutil.which(c)), None)
+
+@pytest.mark.skipif(CHROMIUM is None, reason='no headless Chromium')
+def test_search_box_in_a_browser(demo):
+    "The search box, from file://, in headless Chromium: `?q=` runs a search and lists page and section links"
+    _, out, _ = demo
+    url = (out/'experiments'/'study.html').as_uri() + '?q=' + quote('zygomorphic flower')
+    r = subprocess.run([CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=5000', '--dump-dom', url],
+                       capture_output=True, text=True, timeout=120)
+    panel = r.stdout.split('id="search-results"')[1].split('</div>')[0]
+    assert 'hidden' not in panel.split('>')[0], panel
+    assert 'href="../tutorials/start.html#flowers"' in panel and '<mark>zygomorphic</mark>' in panel
+
+def test_failing_notebook_fails_the_build(tmp_path):
+    project = make_project(tmp_path)
     (project/'nbs'/'07_bad.ipynb').write_text(json.dumps(_nb([
         ('code', '#| default_exp bad'), ('markdown', '# Bad'), ('code', '#| export\nraise RuntimeError("broken export")')])))
     r = build(tmp_path/'site', '--nbs', str(project/'nbs'), check=False)

@@ -21,10 +21,16 @@ this hand-written builder, made of two halves that each reuse an existing tool:
    renders the cells with docs/cells.html.j2; docs/page.html wraps them with the sidebar and
    docs/style.css. Links to notebooks and nbdev doclinks are rewritten to the local .html pages.
 
-Pages use nbdev's file names (`nbs/00_core.ipynb` -> `core.html`). Nothing is fetched: no CDN,
-no MathJax (TeX stays as text), no widget JavaScript (widget outputs are dropped).
+Pages use nbdev's file names (`nbs/00_core.ipynb` -> `core.html`), listed in the sidebar by section:
+the landing page, Library (`nbs/NN_*.ipynb`), Experiments (`nbs/experiments/`), Tutorials
+(`nbs/tutorials/`), each in number order. Nothing is fetched, at build time or when reading:
+- maths (`$...$`, `$$...$$` in markdown and docstrings) is turned into MathML here (latex2mathml),
+  with pandoc's rule for what counts as maths, so `$VISLAB_DATA` or `$5 and $10` stay text;
+- widget outputs need a live kernel: a cell's own PNG output stands in for its widget, or a note;
+- search is docs/search.js over `search_index.js`, an index of every page's sections written here
+  (a script, not a JSON file fetched, so that it works from file:// too).
 """
-import argparse, base64, mimetypes, os, re, shutil, sys, time, traceback
+import argparse, base64, html, json, mimetypes, os, re, shutil, sys, time, traceback
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -36,11 +42,24 @@ MARKER = '.vislab-docs'  # marks an output folder this script may wipe
 
 # ---------------------------------------------------------------- which notebooks, which pages
 
+SECTIONS = {'.': 'Library', 'experiments': 'Experiments', 'tutorials': 'Tutorials'}  # sidebar order; other folders follow
+
+def section(nb: Path, nbs: Path) -> str:
+    "The sidebar section of a notebook: '' for the landing page, else by folder (`SECTIONS`, or the folder's name)"
+    rel = nb.relative_to(nbs)
+    if rel == Path('index.ipynb'): return ''
+    folder = rel.parts[0] if len(rel.parts) > 1 else '.'
+    return SECTIONS.get(folder, folder.replace('_', ' ').capitalize())
+
 def find_notebooks(nbs: Path):
     "Notebooks in `nbs` and its sub-folders (nbdev's rule: names starting with `_` or `.` skipped), in reading order."
     nbs_ = [p for p in nbs.rglob('*.ipynb')
             if not any(part[0] in '_.' for part in p.relative_to(nbs).parts)]
-    return sorted(nbs_, key=lambda p: (len(p.relative_to(nbs).parts) > 1, str(p.parent), p.name != 'index.ipynb', p.name))
+    order = ['', *SECTIONS.values()]
+    def key(p):
+        sec, num = section(p, nbs), [int(t) if t.isdigit() else t for t in re.split(r'(\d+)', p.name)]  # 9_x before 10_x
+        return (order.index(sec) if sec in order else len(order), sec, str(p.parent), p.name != 'index.ipynb', num)
+    return sorted(nbs_, key=key)
 
 def page_name(nb: Path, nbs: Path) -> str:
     "nbdev's page name, relative to the site root: `tutorials/01_x.ipynb` -> `tutorials/x.html`"
@@ -61,18 +80,26 @@ def _split_options(src: str):
     return opts, ''.join(keep + lines).strip('\n')
 
 _WIDGET = 'application/vnd.jupyter.widget-view+json'
+WIDGET_NOTE = 'interactive widget: run the notebook to use it'
+
+def widget_note(still: bool):
+    "What a page shows in place of a widget (which needs a live kernel): a note, under the cell's own still image if it has one"
+    text = f'The image above is a still of an {WIDGET_NOTE}.' if still else f'An {WIDGET_NOTE}.'
+    from nbformat.v4 import new_output
+    return new_output('display_data', {'text/html': f'<p class="widget-note">{text}</p>'})
 
 def apply_quarto_options(cell):
     "Do to a processed code cell what Quarto does with its options; returns None to drop the cell."
     opts, cell.source = _split_options(cell.source)
     is_false = lambda k: opts.get(k, '').lower() == 'false'
     if is_false('include'): return None
-    outs = []
+    outs, widget = [], False
     for o in cell.get('outputs', []):
         if o.output_type == 'stream':
             if not o.text.strip() or (o.name == 'stderr' and is_false('warning')): continue
-        if o.output_type in ('display_data', 'execute_result') and _WIDGET in o.data: continue
+        if o.output_type in ('display_data', 'execute_result') and _WIDGET in o.data: widget = True; continue
         outs.append(o)
+    if widget: outs.append(widget_note(still=any('image/png' in o.get('data', {}) for o in outs)))
     if opts.get('output') == 'asis':  # the markdown itself, rendered, as Quarto does
         for o in outs:
             if o.output_type == 'stream': o.output_type, o.data, o.metadata = 'display_data', {'text/markdown': o.pop('text')}, {}
@@ -131,6 +158,35 @@ def embed_local_images(body: str, folder: Path) -> str:
         return f'{m[1]}data:{mime};base64,{base64.b64encode(f.read_bytes()).decode()}"'
     return re.sub(r'(<img\b[^>]*?\bsrc=")(?![a-z][\w+.-]*:|/|#)([^"]+)"', uri, body)
 
+# ---------------------------------------------------------------- maths: TeX -> MathML, here rather than in the reader's browser
+
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath, MathInlineParser
+
+class MathInline(MathInlineParser):
+    """nbconvert's markdown-with-maths parser, with pandoc's rule for `$...$` (no space just inside either `$`, no digit
+    just after the closing one) and no backtick inside: so `$5 and $10`, `$HOME and $PATH`, `` `$VISLAB_DATA` `` stay text"""
+    SPECIFICATION = {**MathInlineParser.SPECIFICATION,
+                     'inline_math_tex': r'(?<![$\\])\$(?![\s$])(?P<math_inline_tex>[^`]+?)(?<![\s$\\])\$(?!\d)'}
+
+def tex2mathml(tex: str, display=False) -> str:
+    from latex2mathml.converter import convert
+    try:  # HTML needs no namespace on <math>, and nbconvert's heading anchors would mangle one
+        mathml = convert(tex.strip(), display='block' if display else 'inline')
+        return mathml.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', f' alttext="{html.escape(" ".join(tex.split()))}"', 1)  # TeX for screen readers
+    except Exception as e:  # latex2mathml lacks a command: show the TeX, say so, build on
+        print(f'build_docs: cannot turn TeX {tex!r} into MathML ({type(e).__name__}: {e}); shown as code', file=sys.stderr)
+        return f'<code class="tex">{html.escape(tex)}</code>'
+
+class MathMLRenderer(IPythonRenderer):
+    "nbconvert's markdown renderer, writing MathML where it would leave TeX for MathJax"
+    def inline_math(self, body): return tex2mathml(body)
+    def block_math(self, body): return tex2mathml(body, display=True)
+    def latex_environment(self, name, body): return tex2mathml(f'\\begin{{{name}}}{body}\\end{{{name}}}', display=True)
+
+def markdown2html(md: str) -> str:
+    "Markdown to HTML as nbconvert does it (mistune), maths as MathML"
+    return MarkdownWithMath(renderer=MathMLRenderer(escape=False), inline=MathInline(hard_wrap=False)).render(md)
+
 # ---------------------------------------------------------------- one notebook -> one page body
 
 def _slug(s: str) -> str:
@@ -183,20 +239,42 @@ def build_page(nb_path: str, nbs: str) -> dict:
                 if 'text/markdown' in o.get('data', {}): o.data['text/markdown'] = pandoc_to_html_md(o.data['text/markdown'])
             cells.append(c)
         node.cells = cells
-        exp = HTMLExporter(template_name='basic', template_file=str(DOCS/'cells.html.j2'),
+        exp = HTMLExporter(template_name='basic', template_file=str(DOCS/'cells.html.j2'), filters={'markdown2html': markdown2html},
                            exclude_input_prompt=True, exclude_output_prompt=True)
         body, _ = exp.from_notebook_node(node, resources={'metadata': {'path': str(nb_path.parent)}})
         page = page_name(nb_path, nbs)
         root = '../' * page.count('/')
         cfg = get_config()
         doc_url = f"{cfg.get('doc_host', '').rstrip('/')}{cfg.get('doc_baseurl', '').rstrip('/')}"
-        desc = fm.get('description', '')
-        from nbconvert.filters import markdown2html
-        desc_html = re.sub(r'^<p>|</p>\s*$', '', markdown2html(desc).strip()) if desc else ''
-        return dict(page=page, root=root, title=str(fm.get('title') or nb_path.stem), description=desc_html,
-                    body=embed_local_images(fix_html(body, root, doc_url), nb_path.parent))
+        inline_html = lambda md: re.sub(r'^<p>|</p>\s*$', '', markdown2html(md).strip()) if md else ''  # title, description: markdown
+        title_html, desc_html = inline_html(str(fm.get('title') or nb_path.stem)), inline_html(fm.get('description', ''))
+        title, body = html.unescape(re.sub(r'<[^>]+>', '', title_html)), fix_html(body, root, doc_url)
+        return dict(page=page, root=root, title=title, title_html=title_html, description=desc_html, section=section(nb_path, nbs),
+                    search=search_entries(page, title, desc_html, body), body=embed_local_images(body, nb_path.parent))
     except Exception as e:
         return dict(error=f'{nb_path}: {type(e).__name__}: {e}\n{traceback.format_exc()}')
+
+# ---------------------------------------------------------------- the search index
+
+def search_entries(page: str, title: str, description: str, body: str) -> list:
+    "One entry per section of a page (the part before its first heading, then each heading with an id): its prose and API docs, not code or outputs"
+    from bs4 import BeautifulSoup
+    soup = BeautifulSoup(body, 'html.parser')
+    for el in soup.select('a.anchor-link, img'): el.decompose()
+    text = lambda el: ' '.join(el.get_text().split())
+    entries = [dict(page=page, title=title, id='', section=title, text=text(BeautifulSoup(description, 'html.parser')))]
+    for region in soup.select('.text_cell_render, .output_markdown'):
+        for el in region.find_all(recursive=False):
+            if re.fullmatch(r'h[1-6]', el.name) and el.get('id'):
+                entries.append(dict(page=page, title=title, id=el['id'], section=text(el), text=''))
+            elif t := text(el): entries[-1]['text'] = f"{entries[-1]['text']} {t}".strip()
+    return entries
+
+def write_search_index(out: Path, pages: list):
+    "The index as a script (`window.VISLAB_SEARCH = [...]`): pages read from file:// may load scripts but not fetch JSON"
+    entries = [e for p in pages for e in p['search']]
+    (out/'search_index.js').write_text('window.VISLAB_SEARCH = ' + json.dumps(entries, ensure_ascii=False, separators=(',', ':')) + ';\n', encoding='utf-8')
+    shutil.copy(DOCS/'search.js', out/'search.js')
 
 # ---------------------------------------------------------------- the site
 
@@ -219,14 +297,15 @@ def build(out: Path, nbs: Path, workers: int) -> int:
     if errors: sys.exit('build_docs: cannot build the page of\n' + '\n'.join(errors))
     from nbdev.config import get_config
     site = get_config(nbs).get('title', 'vislab')
-    nav = {}  # section -> pages
-    for p in pages: nav.setdefault(p['page'].rpartition('/')[0].replace('_', ' ').capitalize(), []).append(p)
+    nav = {}  # section -> pages, in reading order
+    for p in pages: nav.setdefault(p['section'], []).append(p)
     if out.exists():
         if any(out.iterdir()) and not (out/MARKER).exists(): sys.exit(f'build_docs: {out} exists and was not made by this script; not overwriting it')
         shutil.rmtree(out)
     out.mkdir(parents=True)
     (out/MARKER).write_text('made by tools/build_docs.py; deleted and rebuilt on each run\n')
     write_css(out)
+    write_search_index(out, pages)
     tmpl = Template((DOCS/'page.html').read_text())
     for p in pages:
         dest = out/p['page']

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # two notebooks or pytest workers run at once on two cores: one thread each, or OpenMP threads oversubscribe
 # the cores and spin (measured: a training step 9× slower)
-export MPLBACKEND=Agg PYTHONHASHSEED=0 OMP_NUM_THREADS=1
+export MPLBACKEND=Agg PYTHONHASHSEED=0 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 echo "== notebooks clean and exported"
 nbdev-clean
 nbdev-export
@@ -15,6 +15,7 @@ if [ -n "$(git status --porcelain -- nbs vislab kernels)" ]; then
   echo "nbdev-clean/nbdev-export changed the files above: run them and commit"; exit 1
 fi
 python tools/readme.py --check
+python tools/catalog.py --check
 echo "== notebook tests"
 nbdev-test --n-workers 2 --timing
 echo "== pytest"

@@ -1,4 +1,4 @@
-"""Seeding, device choice, hooks that always come off, argument checks and timing: the small pieces every vislab technique stands on.
+"""Seeding, device choice, a network check, hooks that always come off, argument checks and timing: the small pieces every vislab technique stands on.
 
 Docs: https://vislab.github.io/vislab/core.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://vislab.github.io/vislab/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #90618634
 from __future__ import annotations
-import contextlib, os, platform, random, tempfile, time
+import contextlib, os, platform, random, socket, tempfile, time
 from pathlib import Path
 from typing import Callable, Iterable
 import numpy as np
@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['check_choice', 'check_range', 'seed_everything', 'default_device', 'hooks', 'activations', 'swapped', 'write_atomic',
-           'time_ms', 'Timer', 'environment']
+__all__ = ['check_choice', 'check_range', 'seed_everything', 'pick_device', 'network_available', 'hooks', 'activations',
+           'swapped', 'write_atomic', 'time_ms', 'Timer', 'environment']
 
 # %% ../nbs/00_core.ipynb #5d036272
 def check_choice(name: str, value, allowed: Iterable):
@@ -51,18 +51,30 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> int:
     return int(seed)
 
 # %% ../nbs/00_core.ipynb #ea3eb30c
-def default_device(device: str | torch.device | None = None) -> torch.device:
+def _has_mps() -> bool: return bool(getattr(torch.backends, 'mps', None)) and torch.backends.mps.is_available()
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
     "The device to use: `device` if given (checked), else CUDA when present, else Apple's MPS, else the CPU."
     if device is None:
         if torch.cuda.is_available(): return torch.device('cuda')
-        if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available(): return torch.device('mps')
-        return torch.device('cpu')
+        return torch.device('mps' if _has_mps() else 'cpu')
     try: dev = torch.device(device)
     except (RuntimeError, TypeError) as e:
         raise ValueError(f"device={device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:N' or 'mps'") from e
     if dev.type == 'cuda' and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was asked for but no CUDA GPU is available; use 'cpu'")
+    if dev.type == 'mps' and not _has_mps():
+        raise ValueError(f"device={device!r} was asked for but Apple's MPS is not available; use 'cpu'")
     return dev
+
+# %% ../nbs/00_core.ipynb #90ada4a2
+def network_available(host: str, port: int = 443, timeout: float = 3.0) -> bool:
+    "Whether a TCP connection to `host`:`port` opens within `timeout` seconds."
+    check_range('port', port, 1, 65535); check_range('timeout', timeout, 0, lo_open=True)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+        return True
+    except OSError: return False
 
 # %% ../nbs/00_core.ipynb #f902f2d4
 _HOOK_KINDS = {'forward': 'register_forward_hook', 'forward_pre': 'register_forward_pre_hook',

