@@ -14,6 +14,7 @@ def test_wheel_installs_and_imports(tmp_path):
     assert 'vislab/kernels/__init__.py' in names and 'vislab/core.py' in names
     assert not any(n.startswith(('kernels/', 'nbs/', 'tests/')) for n in names)
     assert any(n.endswith('entry_points.txt') for n in names)
+    assert {'vislab/catalog.json', 'vislab/weights/mnist5k-resnet8.pth', 'vislab/weights/mnist5k-resnet8.json'} <= set(names)
     venv = tmp_path/'venv'
     sh(sys.executable, '-m', 'venv', str(venv))
     py = venv/'bin'/'python'
@@ -27,3 +28,7 @@ def test_wheel_installs_and_imports(tmp_path):
     assert all(p.startswith(site) for p in out), out
     rc = subprocess.run([str(venv/'bin'/'vislab'), '--help'], capture_output=True, text=True, cwd=tmp_path)
     assert rc.returncode == 0 and 'run' in rc.stdout and 'bench' in rc.stdout
+    rc = subprocess.run([str(venv/'bin'/'vislab'), 'list'], capture_output=True, text=True, cwd=tmp_path)
+    assert rc.returncode == 0 and 'baseline' in rc.stdout and 'mnist5k-resnet8' in rc.stdout
+    code = "from vislab import zoo; m = zoo.load('mnist5k-resnet8', train=False); print(zoo.find('mnist5k-resnet8'))"
+    assert sh(str(py), '-c', code, cwd=tmp_path).stdout.strip().startswith(site)
