@@ -28,8 +28,8 @@ from .core import check_choice, check_range, network_available, pick_device
 # %% auto #0
 __all__ = ['DATASETS', 'ImageData', 'random_shift', 'random_flip', 'cifar_augment', 'mnist_augment', 'mnist5k', 'digits',
            'data_home', 'cifar10_path', 'cifar10', 'DatasetSpec', 'register_dataset', 'load_data', 'list_datasets',
-           'longtail_counts', 'lt_groups', 'longtail', 'subset', 'register_longtail', 'register_subset', 'denorm',
-           'BatchPrep', 'LabelledImages', 'TensorDL', 'get_dls']
+           'longtail_counts', 'lt_groups', 'longtail', 'subset', 'register_derived', 'register_longtail',
+           'register_subset', 'denorm', 'BatchPrep', 'LabelledImages', 'TensorDL', 'get_dls']
 
 # %% ../nbs/01_data.ipynb #363647ab
 @dataclass(repr=False)
@@ -311,19 +311,21 @@ def subset(data: ImageData, n: int, seed: int = 0) -> ImageData:
     return replace(data, name=f'{data.name}-{_n_name(n)}', x_train=data.x_train[idx], y_train=data.y_train[idx])
 
 # %% ../nbs/01_data.ipynb #5070e962
+def register_derived(name: str, base: str, make: Callable[[ImageData], ImageData], description: str):
+    "Register `name`: the registered set `base` transformed by `make`, with `base`'s augmentation."
+    register_dataset(name, lambda: make(load_data(base)), DATASETS[check_choice('base', base, DATASETS)].augment,
+                     description, base)
+
 def register_longtail(base: str, imbalance: float):
     "Register `{base}-lt{imbalance}`: the registered set `base` with a long-tailed training split (drawn with seed 0)."
     check_range('imbalance', imbalance, 1)
-    aug = DATASETS[check_choice('base', base, DATASETS)].augment
-    register_dataset(f'{base}-lt{imbalance:g}', lambda: longtail(load_data(base), imbalance), aug,
-                     f'{base} long-tailed: {imbalance:g}× more training images in the first class than in the last', base)
+    register_derived(f'{base}-lt{imbalance:g}', base, lambda d: longtail(d, imbalance),
+                     f'{base} long-tailed: {imbalance:g}× more training images in the first class than in the last')
 
 def register_subset(base: str, n: int):
     "Register `{base}-{n}`: a stratified random `n` of the registered set `base`'s training images (drawn with seed 0)."
     check_range('n', n, 1)
-    aug = DATASETS[check_choice('base', base, DATASETS)].augment
-    register_dataset(f'{base}-{_n_name(n)}', lambda: subset(load_data(base), n), aug,
-                     f'{base}, a stratified subset of {n:,} training images', base)
+    register_derived(f'{base}-{_n_name(n)}', base, lambda d: subset(d, n), f'{base}, a stratified subset of {n:,} training images')
 
 register_longtail('mnist5k', 10); register_longtail('mnist5k', 100)
 register_longtail('cifar10', 10); register_longtail('cifar10', 100)
