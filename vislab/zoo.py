@@ -65,7 +65,7 @@ def find(name: str) -> Path | None:
         if (d/f'{name}.pth').exists() and (d/f'{name}.json').exists(): return d/f'{name}.pth'
     return None
 
-# %% ../nbs/04_zoo.ipynb #7ffbea93
+# %% ../nbs/04_zoo.ipynb #ea3e86fd
 def train_zoo(name: str, out: str | Path | None = None, progress: bool = True) -> Path:
     "Train zoo model `name` with its recipe and seed; write `NAME.pth` and `NAME.json` under `out` (default `zoo_home()`)."
     e = get_entry(name)
@@ -98,19 +98,19 @@ def load(name: str, train: bool = True, device=None) -> torch.nn.Module:
     model.zoo_config = cfg
     return model
 
-def zoo_dls(name: str, bs: int = 256, augment: bool = False, **kw):
-    "DataLoaders of zoo model `name`'s dataset, normalised with the statistics the model was trained with."
-    cfg = load_model(find(name) or train_zoo(name))[1]
+def zoo_dls(model: str | torch.nn.Module, bs: int = 256, augment: bool = False, **kw):
+    "DataLoaders of a zoo model's dataset (the model from `load`, or its name), normalised as the model was trained."
+    cfg = (load(model) if isinstance(model, str) else model).zoo_config
     dls = get_dls(cfg['dataset'], bs=bs, augment=augment, **kw)
     for dl in (dls.train, dls.valid): dl.stats = tuple(torch.tensor(s) for s in cfg['stats'])
     dls.stats = dls.valid.stats
     return dls
 
-# %% ../nbs/04_zoo.ipynb #da8fa672
+# %% ../nbs/04_zoo.ipynb #3aa20e82
 def check(name: str) -> dict:
     "Reload zoo model `name` from disk and score it on its validation set; returns `{'recorded', 'measured'}` accuracy."
-    model, dls = load(name, train=False), zoo_dls(name)
-    return dict(recorded=record(name)['accuracy'], measured=score(*predict(model, dls.valid))['accuracy'])
+    model = load(name, train=False)
+    return dict(recorded=record(name)['accuracy'], measured=score(*predict(model, zoo_dls(model).valid))['accuracy'])
 
 def list_zoo() -> pd.DataFrame:
     "Every zoo entry: description, where its weights are, and its recorded accuracy and training time."
@@ -123,9 +123,9 @@ def list_zoo() -> pd.DataFrame:
                          accuracy=r.get('accuracy'), train_min=r['train_s'] / 60 if r else None, description=e.description))
     return pd.DataFrame(rows)
 
-# %% ../nbs/04_zoo.ipynb #4b72ea29
+# %% ../nbs/04_zoo.ipynb #44e19c42
 @register_step
 def zoo(state, name: str):
     "Put the zoo model `name` in `state.model` (and its DataLoaders in `state.dls` if there are none yet)."
     state.model = load(name)
-    if state.dls is None: state.dls = zoo_dls(name, bs=state.recipe.bs)
+    if state.dls is None: state.dls = zoo_dls(state.model, bs=state.recipe.bs)
