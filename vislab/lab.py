@@ -18,7 +18,8 @@ from .data import DATASETS, get_dls
 from .models import create_model, model_stats
 from fastcore.basics import noop
 from fastai.data.core import DataLoaders
-from fastai.learner import Learner
+from fastai.learner import Learner, CancelValidException
+from fastai.callback.core import Callback
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
 from fastai.torch_core import num_distrib, rank_distrib
@@ -28,9 +29,9 @@ from . import catalog
 
 # %% auto #0
 __all__ = ['STEPS', 'finetune', 'DEFAULT_STEPS', 'RECIPES', 'METRICS', 'Step', 'register_step', 'as_step', 'describe', 'State',
-           'data', 'model', 'learner', 'data_parallel', 'quiet', 'train', 'predict', 'score', 'evaluate', 'measure',
-           'Recipe', 'register_recipe', 'get_recipe', 'run_one', 'Metric', 'register_metric', 'get_metric', 'mean_ci',
-           'git_commit', 'Results', 'save_model', 'load_model', 'run_record', 'run']
+           'data', 'model', 'learner', 'data_parallel', 'quiet', 'NoValidation', 'train', 'predict', 'score',
+           'evaluate', 'measure', 'Recipe', 'register_recipe', 'get_recipe', 'run_one', 'Metric', 'register_metric',
+           'get_metric', 'mean_ci', 'git_commit', 'Results', 'save_model', 'load_model', 'run_record', 'run']
 
 # %% ../nbs/03_lab.ipynb #e436fb74
 @dataclass
@@ -136,10 +137,15 @@ def quiet(learn: Learner, progress: bool = False):
     if not progress: stack.enter_context(learn.no_bar()); stack.enter_context(learn.no_logging())
     return stack
 
+class NoValidation(Callback):
+    "Skip the validation pass after each epoch (a study scores once, at the end, with `evaluate`)."
+    def before_validate(self): raise CancelValidException
+
 @register_step
-def train(state, epochs: int | None = None, lr: float | None = None, cbs: Iterable = (), loss_func=None):
+def train(state, epochs: int | None = None, lr: float | None = None, cbs: Iterable = (), loss_func=None,
+          validate: bool = True):
     "Fit `state.model` with one-cycle for `epochs` (default: the run's) at peak `lr` (default: the recipe's); keeps `state.learn`."
-    state.learn = learn = learner(state, cbs, loss_func)
+    state.learn = learn = learner(state, [*cbs, *([] if validate else [NoValidation()])], loss_func)
     with quiet(learn, state.progress): learn.fit_one_cycle(epochs or state.epochs, lr or state.recipe.lr)
 
 finetune = register_step(train.fn, name='finetune')

@@ -22,10 +22,10 @@ from .core import check_choice, check_range, activations
 from .kernels import paste_boxes, fill_boxes
 
 # %% auto #0
-__all__ = ['draw_lam', 'cutmix_boxes', 'draw_cutmix', 'draw_mixup', 'draw_cutout', 'Mixed', 'mixup', 'cutmix', 'cutout',
-           'show_mixed', 'cutmixup', 'attention_grid', 'attentive_cutmix', 'soft_targets', 'mix_loss',
-           'SoftTargetCrossEntropy', 'MixCallback', 'MixUp', 'CutMix', 'CutMixUp', 'AttentiveCutMix', 'Cutout',
-           'mix_playground']
+__all__ = ['MIX_ARMS', 'STUDY_STEPS', 'draw_lam', 'cutmix_boxes', 'draw_cutmix', 'draw_mixup', 'draw_cutout', 'Mixed', 'mixup',
+           'cutmix', 'cutout', 'show_mixed', 'cutmixup', 'attention_grid', 'attentive_cutmix', 'soft_targets',
+           'mix_loss', 'SoftTargetCrossEntropy', 'MixCallback', 'MixUp', 'CutMix', 'CutMixUp', 'AttentiveCutMix',
+           'Cutout', 'mix_playground']
 
 # %% ../nbs/10_mix.ipynb #592ad9d8
 def _check_alpha(name, alpha): return float(check_range(name, alpha, 0, lo_open=True))
@@ -436,7 +436,7 @@ def mix_playground(x: Tensor, y=None, classes=None, stats=None, n: int = 8):
                     p=FloatSlider(value=1., min=0., max=1., step=0.1), seed=IntSlider(value=0, min=0, max=50))
 
 # %% ../nbs/10_mix.ipynb #89c21b28
-from .lab import Recipe, register_recipe
+from .lab import Recipe, register_recipe, train, evaluate
 
 # %% ../nbs/10_mix.ipynb #fc3a1ae4
 for _r in (Recipe('cutmix', cbs=lambda: [CutMix()], against=('baseline',),
@@ -448,3 +448,13 @@ for _r in (Recipe('cutmix', cbs=lambda: [CutMix()], against=('baseline',),
            Recipe('cutmixup', cbs=lambda: [CutMixUp()], against=('baseline',),
                   description='per sample CutMix (α = 1) or MixUp (α = 0.4), switch probability 0.5')):
     register_recipe(_r)
+
+# %% ../nbs/10_mix.ipynb #3411d928
+MIX_ARMS = {'baseline': list, 'cutout': lambda: [Cutout()], 'mixup': lambda: [MixUp()], 'cutmix': lambda: [CutMix()],
+            'cutmixup': lambda: [CutMixUp()]}
+STUDY_STEPS = ('data', 'model', train(validate=False), 'evaluate', evaluate(split='train'))
+
+for _n, _cbs in MIX_ARMS.items():
+    register_recipe(Recipe(f'cifar2k-{_n}', cbs=_cbs, dataset='cifar10', n_train=2000, epochs=30, bs=64, lr=1e-2,
+                           steps=STUDY_STEPS, against=() if _n == 'baseline' else ('cifar2k-baseline',),
+                           description=f'{_n} on 2,000 CIFAR-10 images for 30 epochs: the over-fitting regime of the mixing study'))
