@@ -19,7 +19,7 @@ from .mix import Mixed, CutMix, cutmix
 from .test_utils import tiny_learner, fastai_mix, timm_mix
 
 # %% auto #0
-__all__ = ['BENCHES', 'register_bench', 'epoch_times', 'bench_mix']
+__all__ = ['BENCHES', 'register_bench', 'epoch_times', 'bench_mix', 'per_level_synthesis', 'bench_diffusion']
 
 # %% ../nbs/80_bench.ipynb #7e245c4e
 BENCHES: dict[str, Callable] = {}
@@ -93,3 +93,48 @@ def bench_mix(quick: bool = False, shapes=((256, 3, 32, 32), (64, 3, 224, 224)),
 
 # %% ../nbs/80_bench.ipynb #4233b3c8
 register_bench('mix')(bench_mix);
+
+# %% ../nbs/80_bench.ipynb #2b4d6c43
+def per_level_synthesis(model, images: Tensor, labels, lambdas, seeds, steps: int, guidance: float = 3.) -> Tensor:
+    "What `synthesize` returns, made with one denoising loop per λ level: the baseline its single loop is timed against."
+    from vislab.diffusion import synthesize
+    return torch.stack([synthesize(model, images, labels, [l], seeds, steps, guidance, pbar=False)[:, 0] for l in lambdas], 1)
+
+# %% ../nbs/80_bench.ipynb #cffd3862
+def _ddpm_steps_per_s(data, config: str = 'mnist', n_batches: int = 20, bs: int = 64) -> float:
+    "Training steps per second of the default DDPM on `data` (one short epoch, validation skipped)."
+    from vislab.data import subset
+    from vislab.diffusion import DiffusionCallback, diffusion_dls, make_ddpm
+    from vislab.lab import NoValidation
+    from fastai.learner import Learner
+    from fastai.losses import MSELossFlat
+    tt = _TrainTime()
+    learn = Learner(diffusion_dls(subset(data, n_batches * bs), bs), make_ddpm(data, config), loss_func=MSELossFlat(),
+                    cbs=[DiffusionCallback(), tt, NoValidation()])
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
+    return n_batches / tt.s
+
+def bench_diffusion(quick: bool = False, n_images: int = 16, lambdas=(0., .25, .5, .75), seeds=(0, 1), steps: int = 25) -> list[dict]:
+    "Synthesis of every λ in one batched loop vs one loop per λ (images/s), DDPM training steps/s, and (full) one `vislab run discl`."
+    from vislab.diffusion import make_ddpm, synthesize
+    from vislab.data import load_data
+    data = load_data('mnist5k')
+    model = make_ddpm(data, 'mnist').eval()
+    x, y = data.x_valid[:n_images], data.y_valid[:n_images]
+    reps = 1 if quick else 3
+    cases = {'one batched loop (synthesize)': lambda: synthesize(model, x, y, lambdas, seeds, steps, pbar=False),
+             'one loop per λ': lambda: per_level_synthesis(model, x, y, lambdas, seeds, steps)}
+    diff = int((cases['one batched loop (synthesize)']().int() - cases['one loop per λ']().int()).abs().max())
+    ms = {k: time_ms(f, warmup=0, reps=reps)['median'] for k, f in cases.items()}
+    n = n_images * len(lambdas) * len(seeds)
+    rows = [dict(what=k, images=n, ms=v, images_per_s=1e3 * n / v, **{'× per-λ loop': v / ms['one loop per λ']},
+                 max_pixel_diff=diff) for k, v in ms.items()]
+    rows.append(dict(what='DDPM training (mnist config, bs 64)', steps_per_s=_ddpm_steps_per_s(data, n_batches=5 if quick else 20)))
+    if not quick:
+        from vislab.lab import run_one
+        _, rec = run_one('discl', seed=0)
+        rows.append(dict(what='vislab run discl, one seed (generator and pool cached)', s=rec['wall_s'],
+                         accuracy_few=rec['metrics']['accuracy_few']))
+    return rows
+
+register_bench('diffusion')(bench_diffusion);

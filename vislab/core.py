@@ -173,5 +173,5 @@ def environment() -> dict:
         except md.PackageNotFoundError: return None
     env = dict(cpu=_cpu_name(), threads=torch.get_num_threads(), python=platform.python_version(),
                gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
-    env.update({p: ver(p) for p in ('vislab', 'torch', 'fastai', 'timm', 'numba')})
+    env.update({p: ver(p) for p in ('vislab', 'torch', 'fastai', 'timm', 'numba', 'diffusers')})
     return env

@@ -364,6 +364,19 @@ class Results:
         out['wall s'] = s.wall_s.round(1)
         return out.to_string(index=False)
 
+    def paired(self, metric: str = 'accuracy', baseline: str | None = None) -> pd.DataFrame:
+        "Per recipe, the mean difference in `metric` from `baseline` (default: the first recipe) over the seeds both ran, with its 95% interval."
+        names = list(dict.fromkeys(r['recipe'] for r in self.records))
+        base = check_choice('baseline', baseline or names[0], names)
+        ref = {r['seed']: r['metrics'][metric] for r in self.records if r['recipe'] == base and metric in r['metrics']}
+        rows = []
+        for n in names:
+            d = [r['metrics'][metric] - ref[r['seed']] for r in self.records
+                 if r['recipe'] == n and r['seed'] in ref and metric in r['metrics']]
+            m, ci = mean_ci(d) if d else (float('nan'), float('nan'))
+            rows.append(dict(recipe=n, seeds=len(d), diff=m, diff_ci95=ci))
+        return pd.DataFrame(rows)
+
     def __repr__(self): return self.table()
     def _repr_html_(self): return '<pre>' + self.table() + '</pre>'
 
