@@ -235,9 +235,11 @@ def _out(x, out):
     return out
 
 def _sync_threads():
-    "Run Numba's parallel loops on as many threads as torch uses, so the two are compared fairly."
-    t = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
-    if numba.get_num_threads() != t: numba.set_num_threads(t)
+    "Run Numba's parallel loops on as many threads as torch uses, and keep torch's count (starting Numba's OpenMP layer resets it)."
+    t = torch.get_num_threads()
+    n = max(1, min(t, numba.config.NUMBA_NUM_THREADS))
+    if numba.get_num_threads() != n: numba.set_num_threads(n)
+    if torch.get_num_threads() != t: torch.set_num_threads(t)
 
 def paste_boxes(x: torch.Tensor, perm: torch.Tensor, boxes: torch.Tensor, out: torch.Tensor | None = None,
                 backend: str = 'auto', check: bool = True) -> torch.Tensor:

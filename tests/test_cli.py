@@ -36,3 +36,10 @@ def test_list(capsys):
     assert main(['list']) == 0
     out = capsys.readouterr().out
     assert 'baseline' in out and 'cifar10' in out and 'resnet8' in out
+
+def test_datasets_and_archs_load_their_module_on_first_use():
+    "A dataset or architecture another module registers is found through the catalog, in a fresh process."
+    code = ("from vislab.data import load_data; from vislab.models import create_model; "
+            "print(load_data('mnist5k-lowq').groups['degraded'], type(create_model('video-gru', 1, 4)).__name__)")
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ['[5,', '6,', '7,', '8,', '9]', 'VideoNet']

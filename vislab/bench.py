@@ -6,7 +6,7 @@ Docs: https://vislab.github.io/vislab/bench.html.md"""
 
 # %% ../nbs/80_bench.ipynb #fec37d28
 from __future__ import annotations
-import warnings
+import copy, importlib.util, warnings
 from typing import Callable
 import torch
 from torch import Tensor
@@ -17,9 +17,17 @@ from .core import Timer, time_ms
 from .kernels import dispatch, warmup
 from .mix import Mixed, CutMix, cutmix
 from .test_utils import tiny_learner, fastai_mix, timm_mix
+from .models import model_stats
+from .prune import channel_config, channel_scores, dependency_graph, nm_mask, nm_mask_torch, plan_pruning, prune_channels
+from .kernels.nm import warmup as nm_warmup
+from .zoo import load
+from .distill import KDCallback
+from .models import create_model, _LiveTensors
+from .test_utils import tiny_dls
 
 # %% auto #0
-__all__ = ['BENCHES', 'register_bench', 'epoch_times', 'bench_mix', 'per_level_synthesis', 'bench_diffusion']
+__all__ = ['BENCHES', 'RATIOS', 'TEACHER', 'register_bench', 'epoch_times', 'bench_mix', 'per_level_synthesis', 'bench_diffusion',
+           'vislab_l1', 'torch_pruning_l1', 'bench_filters', 'bench_nm', 'bench_prune', 'bench_distill']
 
 # %% ../nbs/80_bench.ipynb #7e245c4e
 BENCHES: dict[str, Callable] = {}
@@ -138,3 +146,140 @@ def bench_diffusion(quick: bool = False, n_images: int = 16, lambdas=(0., .25, .
     return rows
 
 register_bench('diffusion')(bench_diffusion);
+
+# %% ../nbs/80_bench.ipynb #d103e977
+RATIOS = (.25, .5, .75)
+
+def vislab_l1(model, x, ratio):
+    "`model` with the lowest-L1 `ratio` of every prunable group's filters removed by vislab."
+    g = dependency_graph(model, x[:2])
+    return prune_channels(g, plan_pruning(g, channel_scores(g, 'l1'), ratio))
+
+def torch_pruning_l1(model, x, ratio):
+    "`model` with `ratio` of its filters removed by torch-pruning's L1 `MagnitudePruner` (the classifier left whole)."
+    import torch_pruning as tp                                        # the peer: installed with vislab's dev extra
+    tp.pruner.MagnitudePruner(model, x[:2], tp.importance.MagnitudeImportance(p=1), pruning_ratio=ratio,
+                              ignored_layers=[model.head[2]]).step()
+    return model
+
+def _pruned_models(base, x):
+    "(method, ratio) -> model: the unpruned one and each method at each ratio."
+    models, peer = {('unpruned', 0.): base}, importlib.util.find_spec('torch_pruning') is not None
+    for r in RATIOS:
+        models[('vislab L1', r)] = vislab_l1(copy.deepcopy(base), x, r)
+        if peer: models[('torch-pruning L1', r)] = torch_pruning_l1(copy.deepcopy(base), x, r)
+    return models
+
+def _best_latency(models, x, reps, rounds):
+    "Best-of-`rounds` median eval latency (ms) of each model on `x`, the models interleaved within each round."
+    best = {}
+    for _ in range(rounds):
+        for k, m in models.items(): best[k] = min(best.get(k, float('inf')), model_stats(m, x, reps=reps)['latency_ms'])
+    return best
+
+def bench_filters(quick: bool = False) -> list[dict]:
+    "Params, MACs per image and latency at batch 1 and 64 of cifar10-resnet8, unpruned and pruned by vislab and torch-pruning."
+    reps, rounds = (5, 2) if quick else (20, 3)
+    g = torch.Generator().manual_seed(0)
+    x1, x64 = torch.randn(1, 3, 32, 32, generator=g), torch.randn(64, 3, 32, 32, generator=g)
+    models = _pruned_models(load('cifar10-resnet8').eval(), x64)
+    lat1, lat64 = _best_latency(models, x1, reps, rounds), _best_latency(models, x64, reps, rounds)
+    base = ('unpruned', 0.)
+    rows = []
+    for (method, r), m in models.items():
+        st = model_stats(m, x1, reps=1)
+        rows.append(dict(device='cpu', threads=torch.get_num_threads(), model='cifar10-resnet8', method=method,
+                         filters_removed=r, params=st['params'], macs=st['macs'], ms_bs1=lat1[method, r],
+                         ms_bs64=lat64[method, r], **{'× unpruned bs1': lat1[method, r] / lat1[base],
+                                                      '× unpruned bs64': lat64[method, r] / lat64[base]},
+                         same_shapes_as_vislab=(channel_config(m) == channel_config(models['vislab L1', r]))
+                         if method != 'unpruned' else None))
+    return rows
+
+def bench_nm(quick: bool = False, shape=(4096, 4096), n: int = 2, m: int = 4) -> list[dict]:
+    "ms for an N:M mask of one float32 weight of `shape`: the Numba kernel, the torch reference, torch topk."
+    nm_warmup()
+    reps = 3 if quick else 10
+    w = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
+    def topk():
+        idx = w.abs().reshape(-1, m).topk(n, dim=1).indices
+        return torch.zeros(w.numel() // m, m, dtype=torch.bool).scatter_(1, idx, True).view(w.shape)
+    assert torch.equal(nm_mask(w, n, m, backend='numba'), nm_mask_torch(w, n, m))
+    cases = {'vislab kernel (nm_mask, numba)': lambda: nm_mask(w, n, m, backend='numba'),
+             'torch reference (stable sort)': lambda: nm_mask_torch(w, n, m), 'torch topk (ties unordered)': topk}
+    ms = {k: time_ms(f, warmup=1, reps=reps)['median'] for k, f in cases.items()}
+    return [dict(device='cpu', threads=torch.get_num_threads(), shape='×'.join(map(str, shape)), pattern=f'{n}:{m}',
+                 method=k, ms=v, **{'× torch reference': v / ms['torch reference (stable sort)']}) for k, v in ms.items()]
+
+def bench_prune(quick: bool = False) -> list[dict]:
+    "Filter pruning's params, MACs and CPU latency (vislab vs torch-pruning), then the N:M mask kernel vs torch."
+    return bench_filters(quick) + bench_nm(quick, shape=(2048, 4096) if quick else (4096, 4096))
+
+register_bench('prune')(bench_prune);
+
+# %% ../nbs/80_bench.ipynb #75cdd36c
+TEACHER = 'mnist5k-resnet8'
+
+class _TeacherForward(Callback):
+    "Run the teacher in eval and inference mode on each training batch, nothing more: the cost KD cannot avoid."
+    order = 90
+    def __init__(self, teacher): self.teacher = teacher
+    def after_pred(self):
+        if self.training:
+            with torch.inference_mode(): self.teacher(self.learn.xb[0])
+
+def _methods(teacher) -> dict:
+    "Callbacks of each benchmarked method (fresh on every call)."
+    return {'student alone': lambda: [],
+            'student + teacher forward': lambda: [_TeacherForward(teacher)],
+            'KD (α 0.9, T 4)': lambda: [KDCallback(teacher, alpha=.9, T=4.)],
+            'KD + AT and hint pairs': lambda: [KDCallback(teacher, alpha=.9, T=4., beta=.5, features=[
+                ('features.layer2', 'features.layer2', 'at'), ('features.layer3', 'features.layer3', 'hint')])]}
+
+def _learner(cbs, dls, width: int):
+    return tiny_learner(cbs, model=create_model('resnet8', dls.n_in, dls.c, width=width), dls=dls)
+
+def _saved_mb(cbs, dls, width: int) -> float:
+    "MB autograd saves for backward over one training batch."
+    saved = {}
+    def pack(t):
+        saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+    learn = _learner(cbs, dls, width)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t): learn.fit(1, 1e-2)
+    return sum(saved.values()) / 2**20
+
+def _peak_mb(cbs, dls, width: int) -> float:
+    "Peak MB of one training batch: the CUDA allocator's peak on a GPU, the tracked storages' peak on the CPU."
+    learn = _learner(cbs, dls, width)
+    if dls.device.type == 'cuda':
+        learn.fit(1, 1e-2)                                          # warm-up: cuDNN workspaces, optimizer state
+        torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        learn.fit(1, 1e-2); torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    with _LiveTensors() as live: learn.fit(1, 1e-2)
+    return live.peak / 2**20
+
+def bench_distill(quick: bool = False, width: int = 8, bs: int = 128, n_train: int | None = None) -> list[dict]:
+    "Epoch time, saved-for-backward and peak memory of KD vs the student alone vs the student + a teacher forward pass."
+    n_train, reps = (n_train or (512 if quick else 2048)), (1 if quick else 3)
+    teacher = load(TEACHER)
+    methods = _methods(teacher)
+    dls = tiny_dls('mnist5k', n_train=n_train, n_valid=bs, bs=bs)
+    one = tiny_dls('mnist5k', n_train=bs, n_valid=bs, bs=bs)         # one training batch
+    teacher.to(dls.device)
+    times = {m: [] for m in methods}
+    for _ in range(reps):
+        for m, cbs in methods.items():
+            tt = _TrainTime()
+            _learner(cbs() + [tt], dls, width).fit(1, 1e-2)
+            times[m].append(tt.s)
+    ref = min(times['student + teacher forward'])
+    shape = f"epoch: {n_train} mnist5k, bs {bs}, resnet8 w{width} ← {TEACHER}"
+    return [dict(device=dls.device.type, shape=shape, method=m, ms=1e3 * min(ts),
+                 **{'× student+teacher': min(ts) / ref, 'saved_mb': _saved_mb(methods[m](), one, width),
+                    'peak_mb': _peak_mb(methods[m](), one, width)})
+            for m, ts in times.items()]
+
+register_bench('distill')(bench_distill);

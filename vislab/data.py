@@ -24,12 +24,14 @@ with warnings.catch_warnings():  # fastai 2.8 calls torch.jit.script, deprecated
     from fastai.torch_core import TensorCategory, TensorImage, TensorImageBW
     from fasttransform import ItemTransform
 from .core import check_choice, check_range, network_available, pick_device
+from . import catalog
 
 # %% auto #0
-__all__ = ['DATASETS', 'ImageData', 'random_shift', 'random_flip', 'cifar_augment', 'mnist_augment', 'mnist5k', 'digits',
-           'data_home', 'cifar10_path', 'cifar10', 'DatasetSpec', 'register_dataset', 'load_data', 'list_datasets',
-           'longtail_counts', 'lt_groups', 'longtail', 'subset', 'register_derived', 'register_longtail',
-           'register_subset', 'denorm', 'BatchPrep', 'LabelledImages', 'TensorDL', 'get_dls']
+__all__ = ['DATASETS', 'ORBIT_CLASSES', 'ImageData', 'random_shift', 'random_flip', 'cifar_augment', 'mnist_augment', 'mnist5k',
+           'digits', 'data_home', 'cifar10_path', 'cifar10', 'DatasetSpec', 'register_dataset', 'get_spec', 'load_data',
+           'list_datasets', 'longtail_counts', 'lt_groups', 'longtail', 'subset', 'register_derived',
+           'register_longtail', 'register_subset', 'denorm', 'BatchPrep', 'LabelledImages', 'TensorDL', 'get_dls',
+           'VideoData', 'orbit_clips', 'moving_digits', 'show_clips']
 
 # %% ../nbs/01_data.ipynb #363647ab
 @dataclass(repr=False)
@@ -262,9 +264,14 @@ def register_dataset(name: str, loader: Callable[[], ImageData], augment: Callab
     if base is not None: check_choice('base', base, DATASETS)
     DATASETS[name] = DatasetSpec(name, loader, augment, description, base)
 
+def get_spec(name: str, arg: str = 'name') -> DatasetSpec:
+    "The registered dataset `name`, importing the module that registers it if it is not loaded yet (errors name `arg`)."
+    if name not in DATASETS: catalog.load('dataset', name)
+    return DATASETS[check_choice(arg, name, DATASETS)]
+
 def load_data(name: str) -> ImageData:
     "Load the registered dataset `name`, with its registered name and augmentation."
-    spec = DATASETS[check_choice('name', name, DATASETS)]
+    spec = get_spec(name)
     return replace(spec.loader(), name=name, augment=spec.augment)
 
 def list_datasets() -> pd.DataFrame:
@@ -396,9 +403,9 @@ class TensorDL(TfmdDL):
 
 # %% ../nbs/01_data.ipynb #62a609b4
 def _channel_stats(x: Tensor) -> tuple[Tensor, Tensor]:
-    "Per-channel mean and std of uint8 images `x`, scaled to [0, 1], from exact histograms."
+    "Per-channel mean and std of uint8 images `x` (…×C×H×W: images or clips), scaled to [0, 1], from exact histograms."
     v = torch.arange(256, dtype=torch.float64) / 255
-    h = torch.stack([torch.bincount(x[:, c].reshape(-1), minlength=256) for c in range(x.shape[1])]).double()
+    h = torch.stack([torch.bincount(x.select(-3, c).reshape(-1), minlength=256) for c in range(x.shape[-3])]).double()
     mean = (h * v).sum(1) / h.sum(1)
     std = ((h * (v - mean[:, None]) ** 2).sum(1) / h.sum(1)).sqrt()
     return mean.float(), std.float().clamp_min(1e-3)
@@ -420,3 +427,71 @@ def get_dls(data: str | ImageData = 'mnist5k', bs: int = 128, augment: bool = Tr
     dls = DataLoaders(train, valid, device=pick_device(device))
     dls.classes, dls.groups, dls.n_in, dls.c, dls.stats = data.classes, data.groups, data.n_in, data.c, stats
     return dls
+
+# %% ../nbs/01_data.ipynb #video-01
+@dataclass(repr=False)
+class VideoData(ImageData):
+    "Labelled clips in memory: uint8 N×T×C×H×W frames, int64 labels, class names; registered, subset and batched like an `ImageData`."
+    def __post_init__(self):
+        for s in ('train', 'valid'):
+            x = getattr(self, f'x_{s}')
+            if x.dtype != torch.uint8 or x.ndim != 5:
+                raise ValueError(f"x_{s} must be a uint8 N×T×C×H×W tensor of clips, got {x.dtype} of shape {tuple(x.shape)}")
+        if self.x_valid.shape[1:] != self.x_train.shape[1:]:
+            raise ValueError(f"x_valid clips are {tuple(self.x_valid.shape[1:])}, x_train clips {tuple(self.x_train.shape[1:])}; they must match")
+        ImageData(self.name, self.x_train[:, 0], self.y_train, self.x_valid[:, 0], self.y_valid, self.classes)  # the label checks, on first frames
+
+    n_frames = property(lambda self: self.x_train.shape[1], doc="Frames per clip.")
+    n_in = property(lambda self: self.x_train.shape[2], doc="Channels of a frame.")
+    size = property(lambda self: self.x_train.shape[3], doc="Frame height in pixels.")
+    def __repr__(self):
+        return (f"VideoData({self.name!r}: {len(self.x_train)} train / {len(self.x_valid)} valid clips of {self.n_frames} "
+                f"frames {self.n_in}×{self.size}×{self.x_train.shape[4]}, {self.c} classes)")
+
+# %% ../nbs/01_data.ipynb #video-04
+ORBIT_CLASSES = ['ccw-slow', 'cw-slow', 'ccw-fast', 'cw-fast']
+_ORBIT_SPEEDS = ((1 / 64, 3 / 64), (5 / 64, 9 / 64))      # turns per frame: slow, fast
+
+def orbit_clips(digits: Tensor, n: int, n_frames: int = 16, size: int = 32, seed: int = 0) -> tuple[Tensor, Tensor]:
+    "`n` uint8 clips n×T×1×size×size of one of `digits` (halved to 14×14) orbiting the centre, and labels in `ORBIT_CLASSES`."
+    check_range('n', n, 1); check_range('n_frames', n_frames, 1); check_range('size', size, 24)
+    g = torch.Generator().manual_seed(seed)
+    small = F.adaptive_avg_pool2d(digits[:, :1].float(), 14).round().to(torch.uint8)[:, 0]
+    pick = torch.randint(0, len(small), (n,), generator=g)
+    y = torch.randperm(n, generator=g) % len(ORBIT_CLASSES)               # balanced classes
+    lo, hi = torch.tensor(_ORBIT_SPEEDS).T[:, (y >= 2).long()]
+    turns = (lo + (hi - lo) * torch.rand(n, generator=g)) * torch.where(y % 2 == 0, 1., -1.)
+    angle = 2 * torch.pi * (torch.rand(n, generator=g)[:, None] + turns[:, None] * torch.arange(n_frames))
+    radius = 5 + (size / 2 - 12) * torch.rand(n, generator=g)[:, None]
+    top, left = (size / 2 - 7 - radius * angle.sin()).round().long(), (size / 2 - 7 + radius * angle.cos()).round().long()
+    ar = torch.arange(14)
+    clips = torch.zeros(n, n_frames, 1, size, size, dtype=torch.uint8)
+    clips[torch.arange(n)[:, None, None, None], torch.arange(n_frames)[None, :, None, None], 0,
+          (top[..., None] + ar)[..., :, None], (left[..., None] + ar)[..., None, :]] = small[pick][:, None]
+    return clips, y
+
+def moving_digits(data: ImageData, n_train: int = 2000, n_valid: int = 500, n_frames: int = 16, size: int = 32,
+                  seed: int = 0) -> VideoData:
+    "`orbit_clips` of `data`'s digits: `n_train` clips of its training digits, `n_valid` of its validation digits."
+    return VideoData(f'moving-{data.name}', *orbit_clips(data.x_train, n_train, n_frames, size, seed),
+                     *orbit_clips(data.x_valid, n_valid, n_frames, size, seed + 1), list(ORBIT_CLASSES))
+
+register_dataset('moving-mnist5k', lambda: moving_digits(load_data('mnist5k')), None,
+                 'clips of 16 32×32 frames, an MNIST-5k digit orbiting the centre; 4 classes (turn sense × speed): 2,000 train / 500 valid',
+                 base='mnist5k')
+
+# %% ../nbs/01_data.ipynb #video-08
+def show_clips(clips: Tensor, labels: Tensor | None = None, classes: list | None = None, frames=None, max_n: int = 4):
+    "Draw up to `max_n` clips (uint8 or float in [0, 1], B×T×C×H×W) as rows of their `frames` (default: all), titled with their class."
+    import matplotlib.pyplot as plt
+    if clips.ndim != 5: raise ValueError(f"clips must be B×T×C×H×W, got shape {tuple(clips.shape)}")
+    frames = list(range(clips.shape[1])) if frames is None else [int(t) for t in frames]
+    n = min(max_n, len(clips))
+    fig, axs = plt.subplots(n, len(frames), figsize=(0.6 * len(frames), 0.7 * n), dpi=60, squeeze=False)
+    for i in range(n):
+        for ax, t in zip(axs[i], frames):
+            f = clips[i, t].float() / (255 if clips.dtype == torch.uint8 else 1)
+            ax.imshow(f[0] if f.shape[0] == 1 else f.permute(1, 2, 0), cmap='gray', vmin=0, vmax=1); ax.set_axis_off()
+        if labels is not None:
+            axs[i][0].set_title(classes[int(labels[i])] if classes else str(int(labels[i])), fontsize=8, loc='left')
+    return fig

@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 import numpy as np, pandas as pd, torch
 from scipy.stats import t as student_t
 from .core import check_choice, check_range, seed_everything, Timer, environment, write_atomic
-from .data import DATASETS, get_dls
+from .data import get_spec, get_dls
 from .models import create_model, model_stats
 from fastcore.basics import noop
 from fastai.data.core import DataLoaders
@@ -207,7 +207,7 @@ class Recipe:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.replace('-', '_').isidentifier():
             raise ValueError(f"name={self.name!r} must be a word of letters, digits, '-' and '_'")
-        check_choice('dataset', self.dataset, DATASETS)
+        get_spec(self.dataset, 'dataset')
         check_range('epochs', self.epochs, 1); check_range('bs', self.bs, 1); check_range('lr', self.lr, 0, lo_open=True)
         self.steps = tuple(as_step(s) for s in self.steps)
         if not self.steps: raise ValueError(f"recipe {self.name!r} has no steps; give at least one")
@@ -216,7 +216,7 @@ class Recipe:
         "The run settings: the recipe's own, with any override that is not None."
         s = dict(dataset=dataset or self.dataset, epochs=epochs or self.epochs,
                  n_train=n_train or self.n_train, imbalance=imbalance or self.imbalance)
-        check_choice('dataset', s['dataset'], DATASETS); check_range('epochs', s['epochs'], 1)
+        get_spec(s['dataset'], 'dataset'); check_range('epochs', s['epochs'], 1)
         return s
 
     def config(self, **overrides) -> dict:

@@ -455,6 +455,6 @@ MIX_ARMS = {'baseline': list, 'cutout': lambda: [Cutout()], 'mixup': lambda: [Mi
 STUDY_STEPS = ('data', 'model', train(validate=False), 'evaluate', evaluate(split='train'))
 
 for _n, _cbs in MIX_ARMS.items():
-    register_recipe(Recipe(f'cifar2k-{_n}', cbs=_cbs, dataset='cifar10', n_train=2000, epochs=30, bs=64, lr=1e-2,
-                           steps=STUDY_STEPS, against=() if _n == 'baseline' else ('cifar2k-baseline',),
-                           description=f'{_n} on 2,000 CIFAR-10 images for 30 epochs: the over-fitting regime of the mixing study'))
+    register_recipe(Recipe(f'cifar500-{_n}', cbs=_cbs, dataset='cifar10', n_train=500, epochs=100, bs=64, lr=1e-2,
+                           steps=STUDY_STEPS, against=() if _n == 'baseline' else ('cifar500-baseline',),
+                           description=f'{_n} on 500 CIFAR-10 images for 100 epochs: the over-fitting regime of the mixing study'))

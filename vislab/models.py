@@ -8,6 +8,8 @@ Docs: https://vislab.github.io/vislab/models.html.md"""
 from __future__ import annotations
 import difflib, re
 from collections import OrderedDict
+from functools import partial
+from typing import Callable
 import torch
 from torch import nn, Tensor
 from torch.multiprocessing.reductions import StorageWeakRef
@@ -15,9 +17,10 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode
 from .core import check_range, network_available, swapped, time_ms
+from . import catalog
 
 # %% auto #0
-__all__ = ['ARCHS', 'conv3x3', 'BasicBlock', 'ResNet', 'resnet', 'timm_model', 'create_model', 'model_stats']
+__all__ = ['ARCHS', 'conv3x3', 'BasicBlock', 'ResNet', 'resnet', 'timm_model', 'register_arch', 'create_model', 'model_stats']
 
 # %% ../nbs/02_models.ipynb #22aab36f
 def conv3x3(ni: int, nf: int, stride: int = 1) -> nn.Conv2d:
@@ -85,16 +88,23 @@ def timm_model(name: str, n_in: int = 3, n_out: int = 10, pretrained: bool = Fal
                            f"exists (they are then cached under ~/.cache/huggingface).") from e
 
 # %% ../nbs/02_models.ipynb #71e35a4f
-ARCHS = ('resnet8', 'resnet14', 'resnet20', 'resnet32', 'resnet56')
+ARCHS: dict[str, Callable[..., nn.Module]] = {f'resnet{d}': partial(resnet, d) for d in (8, 14, 20, 32, 56)}
+
+def register_arch(name: str, builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    "Make `create_model(name, n_in, n_out, **kw)` return `builder(n_in=n_in, n_out=n_out, **kw)`."
+    ARCHS[name] = builder
+    return builder
 
 def create_model(arch: str, n_in: int, n_out: int, **kwargs) -> nn.Module:
-    "Build `arch` — 'resnet<6n+2>' (as in `ARCHS`; `kwargs` such as `width`) or 'timm:<name>' — for `n_in` channels, `n_out` classes."
+    "Build `arch` — a name in `ARCHS`, 'resnet<6n+2>' (`kwargs` such as `width`) or 'timm:<name>' — for `n_in` channels, `n_out` classes."
     if arch.startswith('timm:'): return timm_model(arch[5:], n_in, n_out, **kwargs)
     m = re.fullmatch(r'resnet(\d+)', arch)
-    if m is None:
+    if m is not None: return resnet(int(m[1]), n_in=n_in, n_out=n_out, **kwargs)
+    if arch not in ARCHS: catalog.load('arch', arch)                # architectures other modules register
+    if arch not in ARCHS:
         raise ValueError(f"arch={arch!r} is not one of the allowed values: {', '.join(map(repr, ARCHS))} "
                          f"(any depth 6n+2), or 'timm:<timm model name>'")
-    return resnet(int(m[1]), n_in=n_in, n_out=n_out, **kwargs)
+    return ARCHS[arch](n_in=n_in, n_out=n_out, **kwargs)
 
 # %% ../nbs/02_models.ipynb #fb896984
 class _LiveTensors(TorchDispatchMode):

@@ -20,14 +20,18 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     warnings.simplefilter('ignore', FutureWarning)
     from fastai.callback.core import Callback
     from fastai.optimizer import Optimizer, OptimWrapper
+    from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (patches Learner.fit_one_cycle)
 from fastcore.basics import patch
 from .core import check_choice, check_range, hooks, write_atomic
+from .kernels.nm import check_nm, check_nm_args, row_width, nm_mask_numba, dispatch as nm_dispatch
 
 # %% auto #0
 __all__ = ['CRITERIA', 'SCOPES', 'NORMALIZE', 'WEIGHT_CRITERIA', 'SCHEDULES', 'MODES', 'Group', 'DepGraph', 'dependency_graph',
            'prune_channels', 'zero_channels', 'channel_config', 'save_pruned', 'load_pruned', 'channel_scores',
            'plan_pruning', 'sensitivity', 'sensitivity_ratios', 'weight_scores', 'weight_masks', 'apply_masks',
-           'weight_sparsity', 'target_sparsity', 'PruneCallback']
+           'weight_sparsity', 'nm_mask_torch', 'nm_mask', 'nm_masks', 'to_semi_structured', 'tighten_masks',
+           'target_sparsity', 'KeepMasks', 'PruneCallback', 'prune', 'reinit', 'prune_recipe', 'Snapshot', 'rewind',
+           'fit_masked', 'Ticket', 'find_ticket']
 
 # %% ../nbs/13_prune.ipynb #5db4c7a9
 @dataclass(eq=False)
@@ -546,6 +550,55 @@ def weight_sparsity(model: nn.Module) -> dict[str, float]:
     out['total'] = sum(float((w == 0).sum()) for w in ws.values()) / sum(w.numel() for w in ws.values())
     return out
 
+# %% ../nbs/13_prune.ipynb #99aa5399
+def nm_mask_torch(weight: Tensor, n: int, m: int, magnitude: bool = True) -> Tensor:
+    "Plain-torch reference of `nm_mask`: a stable descending sort of every group of `m`, its first `n` kept."
+    check_nm(weight, n, m)
+    v = weight.detach().reshape(-1, m)                   # rows of weight.flatten(1), cut into groups of m
+    if magnitude: v = v.abs()
+    first = v.sort(dim=1, descending=True, stable=True).indices[:, :n]   # stable: equal values keep index order
+    return torch.zeros(v.shape, dtype=torch.bool, device=v.device).scatter_(1, first, True).view(weight.shape)
+
+def nm_mask(weight: Tensor, n: int, m: int, magnitude: bool = True, backend: str = 'auto') -> Tensor:
+    "Boolean mask keeping the `n` largest |values| (or values) of every `m` consecutive ones along `weight.flatten(1)`'s rows; ties: the lower index."
+    check_nm(weight, n, m)
+    if torch.isnan(weight).any(): raise ValueError("weight contains NaN, which has no rank in its group")
+    if nm_dispatch(weight, backend) == 'numba': return nm_mask_numba(weight, n, m, magnitude)
+    return nm_mask_torch(weight, n, m, magnitude)
+
+# %% ../nbs/13_prune.ipynb #df1a2915
+def nm_masks(scores: dict, n: int, m: int) -> dict[str, Tensor]:
+    "N:M masks keeping the `n` highest of every `m` consecutive scores of each layer; layers whose row width `m` does not divide are left out (dense)."
+    check_nm_args(n, m)
+    return {name: nm_mask(s, n, m, magnitude=False) for name, s in scores.items() if row_width(s) % m == 0}
+
+# %% ../nbs/13_prune.ipynb #5cc024b3
+def _is_24(w: Tensor) -> bool: return w.shape[-1] % 4 == 0 and bool(((w.reshape(-1, 4) != 0).sum(1) <= 2).all())
+
+def to_semi_structured(model: nn.Module, layers: list[str] | None = None) -> nn.Module:
+    "For inference: replace, in place, the weight of each 2:4-sparse `nn.Linear` of `model` (or of `layers`) by a semi-structured sparse tensor (CUDA)."
+    from torch.sparse import to_sparse_semi_structured
+    linears = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
+    if layers is None: layers = [n for n, m in linears.items() if _is_24(m.weight.detach())]
+    for n in layers:
+        if n not in linears: raise ValueError(f"layers: {n!r} is not an nn.Linear of this model")
+        w = linears[n].weight.detach()
+        if not _is_24(w): raise ValueError(f"layer {n!r} is not 2:4 sparse: mask it with nm_mask(weight, 2, 4) first")
+        if not w.is_cuda: raise ValueError(f"layer {n!r} is on {w.device}; semi-structured sparse tensors need CUDA")
+        try: sparse = to_sparse_semi_structured(w.contiguous())
+        except RuntimeError as e: raise ValueError(f"layer {n!r} ({w.dtype}, {tuple(w.shape)}): {e}") from e
+        linears[n].weight = nn.Parameter(sparse, requires_grad=False)
+    return model
+
+# %% ../nbs/13_prune.ipynb #a7b1e894
+def tighten_masks(scores: dict, masks: dict, ratio: float, scope: str = 'local', normalize: str | None = None,
+                  group: int | None = None) -> dict[str, Tensor]:
+    "Masks dropping the lowest-scored `ratio` of weights (within every `group` consecutive ones if given), those `masks` dropped first; never growing."
+    scores = {n: s.masked_fill(~masks[n], -math.inf) if n in masks else s for n, s in scores.items()}
+    if group is None: new = weight_masks(scores, ratio, scope, normalize)
+    else: new = nm_masks(scores, group - math.floor(_check_ratio('ratio', ratio) * group + 1e-9), group)
+    return {n: k & masks[n] if n in masks else k for n, k in new.items()}
+
 # %% ../nbs/13_prune.ipynb #1a43b790
 SCHEDULES = ('one-shot', 'iterative', 'agp')
 
@@ -587,19 +640,42 @@ def _rebuild_opt(learn, log: list):
 # %% ../nbs/13_prune.ipynb #22fd0a1e
 MODES = ('structured', 'unstructured')
 
-class PruneCallback(Callback):
-    "Prune `learn.model` to `ratio` on a `schedule` during `fit`: channels removed for real, or weights masked."
+class KeepMasks(Callback):
+    "Keep the weights `masks` prune (layer name → boolean mask, False = pruned) at zero while `learn` trains."
     order = 55                                                  # before ParamScheduler sets the batch's hyper-parameters
+    def __init__(self, masks: dict | None = None): self.masks = dict(masks or {})
+    def before_fit(self): apply_masks(self.model, self.masks)
+
+    def before_step(self):
+        "Zero the gradients of masked weights, so no optimizer state builds up behind a mask."
+        for n, m in self.masks.items():
+            g = self.model.get_submodule(n).weight.grad
+            if g is not None: g.mul_(m.to(g.device, g.dtype))
+
+    def after_step(self):
+        "Re-apply the masks the optimizer step (weight decay, momentum) moved off zero."
+        apply_masks(self.model, self.masks)
+
+def _check_nm_mode(nm, mode: str, ratio: float):
+    n, m = nm
+    check_nm_args(n, m)
+    if mode != 'unstructured' or not math.isclose(ratio, 1 - n / m):
+        raise ValueError(f"nm={tuple(nm)} keeps {n} of every {m} weights: it needs mode='unstructured' and ratio=1 - {n}/{m} "
+                         f"= {1 - n / m:g}, got mode={mode!r}, ratio={ratio}")
+
+class PruneCallback(KeepMasks):
+    "Prune `learn.model` to `ratio` on a `schedule` during `fit`: channels removed for real, or weights masked (N:M with `nm`)."
     def __init__(self, ratio: float, schedule: str = 'agp', mode: str = 'structured', criterion: str = 'l1',
                  scope: str = 'local', normalize: str | None = None, start: float = 0., end: float = .5, steps: int = 3,
-                 every: str | None = None, round_to: int = 1, seed: int = 0):
+                 every: str | None = None, round_to: int = 1, nm: tuple[int, int] | None = None, seed: int = 0):
         self.mode, ratio = check_choice('mode', mode, MODES), _check_ratio('ratio', ratio)
         check_choice('criterion', criterion, CRITERIA if mode == 'structured' else WEIGHT_CRITERIA)
         check_choice('scope', scope, SCOPES); check_choice('normalize', normalize, NORMALIZE); check_range('round_to', round_to, 1)
+        if nm is not None: _check_nm_mode(nm, mode, ratio)
         self.every = check_choice('every', every or ('epoch' if mode == 'structured' else 'batch'), ('epoch', 'batch'))
         target_sparsity(0., ratio, schedule, start, end, steps)                    # checks the schedule's arguments
         self.ratio, self.schedule, self.criterion, self.scope, self.normalize = ratio, schedule, criterion, scope, normalize
-        self.start, self.end, self.steps, self.round_to, self.seed = start, end, steps, round_to, seed
+        self.start, self.end, self.steps, self.round_to, self.nm, self.seed = start, end, steps, round_to, nm, seed
         self.masks, self.history = {}, []
 
     def before_fit(self):
@@ -634,20 +710,98 @@ def _remove(self: PruneCallback, s: float):
 
 @patch
 def _mask(self: PruneCallback, s: float):
-    "Unstructured event: score the weights (pruned ones stay pruned), mask the lowest `s`, zero them."
+    "Unstructured event: score the weights, tighten the masks to `s` (N:M with `nm`), zero the masked weights."
     scores = weight_scores(self.model, self.criterion, self._data(), self.learn.loss_func, self.seed + len(self.history))
-    for n, m in self.masks.items(): scores[n] = scores[n].masked_fill(~m, -math.inf)
-    self.masks = weight_masks(scores, s, self.scope, self.normalize)
+    self.masks = tighten_masks(scores, self.masks, s, self.scope, self.normalize, self.nm[1] if self.nm else None)
     apply_masks(self.model, self.masks)
 
-@patch
-def before_step(self: PruneCallback):
-    "Zero the gradients of masked weights, so no optimizer state builds up behind a mask."
-    for n, m in self.masks.items():
-        g = self.model.get_submodule(n).weight.grad
-        if g is not None: g.mul_(m.to(g.device, g.dtype))
+# %% ../nbs/13_prune.ipynb #5e030b6d
+from .lab import Recipe, register_recipe, register_step, predict, score, finetune
+from .models import model_stats
+from .zoo import zoo
 
-@patch
-def after_step(self: PruneCallback):
-    "Re-apply the masks the optimizer step (weight decay, momentum) moved off zero."
-    apply_masks(self.model, self.masks)
+# %% ../nbs/13_prune.ipynb #5e8013e6
+@register_step
+def prune(state, criterion: str = 'l1', ratio: float = .5, scope: str = 'local', n_batches: int = 4):
+    "Remove `ratio` of the filters of `state.model` by `criterion`; the accuracy right after the cut, params and MACs."
+    check_choice('criterion', criterion, CRITERIA); _check_ratio('ratio', ratio)
+    it = iter(state.dls.train)
+    batches = [next(it) for _ in range(n_batches)] if criterion in ('taylor', 'oracle') else None
+    x = state.dls.valid.one_batch()[0][:2]
+    g = dependency_graph(state.model, x)
+    state.model = prune_channels(g, plan_pruning(g, channel_scores(g, criterion, batches, seed=state.seed), ratio, scope))
+    st = model_stats(state.model, x[:1], reps=1)
+    return dict(pruned_accuracy=score(*predict(state.model, state.dls.valid))['accuracy'], params=st['params'], macs=st['macs'])
+
+@register_step
+def reinit(state):
+    "Re-initialise every layer of `state.model` in place: the same shape, trained from scratch."
+    for m in state.model.modules():
+        if hasattr(m, 'reset_parameters'): m.reset_parameters()
+
+# %% ../nbs/13_prune.ipynb #dca3f59b
+def prune_recipe(name: str, zoo_name: str, ratio: float, criterion: str = 'l1', scratch: bool = False, **kw) -> Recipe:
+    "Register `name`: the zoo model `zoo_name` → `prune` (→ `reinit` if `scratch`) → fine-tune → evaluate."
+    steps = (zoo(name=zoo_name, augment=True), prune(criterion=criterion, ratio=ratio), *(('reinit',) if scratch else ()),
+             finetune(validate=False), 'evaluate')
+    return register_recipe(Recipe(name, steps=steps, **kw))
+
+for _c in ('l1', 'random'):
+    prune_recipe(f'prune-{_c}', 'mnist5k-resnet8', .5, _c, dataset='mnist5k', epochs=2, bs=64, lr=2e-3,
+                 against=() if _c == 'l1' else ('prune-l1',),
+                 description=f"the zoo's MNIST-5k ResNet-8, half of its filters removed by {_c}, fine-tuned for 2 epochs")
+_C10 = dict(dataset='cifar10', n_train=10_000, epochs=2, bs=128, lr=2e-3)
+for _r in (.25, .5):
+    for _c in ('random', 'l1', 'taylor'):
+        prune_recipe(f'c10-{_c}-{_r * 100:.0f}', 'cifar10-resnet8', _r, _c, **_C10,
+                     description=f"the zoo's CIFAR-10 ResNet-8, {_r:.0%} of its filters removed by {_c}, fine-tuned 2 epochs on 10k images")
+    prune_recipe(f'c10-scratch-{_r * 100:.0f}', 'cifar10-resnet8', _r, 'l1', scratch=True, **_C10,
+                 description=f"the CIFAR-10 ResNet-8's shape with {_r:.0%} of its filters removed, trained from scratch with the same budget")
+
+# %% ../nbs/13_prune.ipynb #75dc4655
+class Snapshot(Callback):
+    "Copy the model's `state_dict` into `.state` after `at` training steps of the fit (0: before the first step)."
+    def __init__(self, at: int = 0): self.at, self.state = check_range('at', at, 0), None
+    def before_batch(self):
+        if not self.training: return
+        if self.train_iter == 0: self.state = None            # a new fit (`before_fit` also runs in `learn.validate`)
+        if self.train_iter == self.at: self.state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+def rewind(model: nn.Module, state: dict, masks: dict) -> nn.Module:
+    "Load `state` (a snapshot, or a fresh model's state for the control) into `model` and zero the weights `masks` prune."
+    model.load_state_dict(state)
+    return apply_masks(model, masks)
+
+def fit_masked(learn, masks: dict, epochs: int = 1, lr: float = 1e-2, cbs=()):
+    "One-cycle training of `learn` from a fresh optimizer, with the weights `masks` prune held at zero."
+    learn.fit_one_cycle(epochs, lr, cbs=[KeepMasks(masks), *cbs], reset_opt=True)
+
+# %% ../nbs/13_prune.ipynb #c0a50edc
+@dataclass
+class Ticket:
+    "What `find_ticket` found: `masks[k]` after round k (`masks[0] = {}`, dense), the `state` rewound to, one `history` row per round."
+    masks: list = field(default_factory=list)
+    state: dict = field(default_factory=dict, repr=False)
+    history: list = field(default_factory=list)
+
+def _round_row(learn, k: int) -> dict:
+    "Round `k`'s sparsity and validation loss and metrics."
+    loss, *ms = learn.validate()
+    return dict(round=k, sparsity=weight_sparsity(learn.model)['total'], valid_loss=float(loss),
+                **{getattr(f, 'name', f'metric{i}'): float(v) for i, (f, v) in enumerate(zip(learn.metrics, ms))})
+
+def find_ticket(learn, rounds: int = 3, p: float = .2, epochs: int = 1, lr: float = 1e-2, rewind_to: int = 0,
+                scope: str = 'global') -> Ticket:
+    "Iterative magnitude pruning: train, prune `p` of the remaining weights by |w|, rewind the rest to step `rewind_to`, retrain; `rounds` times."
+    check_range('rounds', rounds, 1); p = float(check_range('p', p, 0, 1, lo_open=True, hi_open=True)); check_choice('scope', scope, SCOPES)
+    snap = Snapshot(rewind_to)
+    fit_masked(learn, {}, epochs, lr, cbs=[snap])
+    if snap.state is None:
+        raise ValueError(f"rewind_to={rewind_to} is beyond the {learn.train_iter} training steps of a round; rewind to an earlier step")
+    ticket = Ticket([{}], snap.state, [_round_row(learn, 0)])
+    for k in range(1, rounds + 1):
+        masks = tighten_masks(weight_scores(learn.model, 'l1'), ticket.masks[-1], 1 - (1 - p) ** k, scope)
+        rewind(learn.model, snap.state, masks)
+        fit_masked(learn, masks, epochs, lr)
+        ticket.masks.append(masks); ticket.history.append(_round_row(learn, k))
+    return ticket

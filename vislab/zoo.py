@@ -125,7 +125,8 @@ def list_zoo() -> pd.DataFrame:
 
 # %% ../nbs/04_zoo.ipynb #44e19c42
 @register_step
-def zoo(state, name: str):
-    "Put the zoo model `name` in `state.model` (and its DataLoaders in `state.dls` if there are none yet)."
+def zoo(state, name: str, augment: bool = False):
+    "Put the zoo model `name` in `state.model` (and, if there are none yet, DataLoaders of its data — the run's subset, `augment`ed — in `state.dls`)."
     state.model = load(name)
-    if state.dls is None: state.dls = zoo_dls(state.model, bs=state.recipe.bs)
+    if state.dls is None:
+        state.dls = zoo_dls(state.model, bs=state.recipe.bs, augment=augment, n_train=state.n_train, seed=state.seed)
