@@ -439,19 +439,16 @@ def mix_playground(x: Tensor, y=None, classes=None, stats=None, n: int = 8):
 from .lab import Recipe, register_recipe, train, evaluate
 
 # %% ../nbs/10_mix.ipynb #fc3a1ae4
-for _r in (Recipe('cutmix', cbs=lambda: [CutMix()], against=('baseline',),
-                  description='CutMix (Yun et al. 2019): a box of a partner per sample, α = 1'),
-           Recipe('mixup', cbs=lambda: [MixUp()], against=('baseline',),
-                  description='MixUp (Zhang et al. 2018): blend with a partner per sample, α = 0.4'),
-           Recipe('cutout', cbs=lambda: [Cutout()], against=('baseline',),
-                  description='Cutout (DeVries & Taylor 2017): zero a square of half the side'),
-           Recipe('cutmixup', cbs=lambda: [CutMixUp()], against=('baseline',),
-                  description='per sample CutMix (α = 1) or MixUp (α = 0.4), switch probability 0.5')):
-    register_recipe(_r)
+MIX_ARMS = {'baseline': list, 'cutout': lambda: [Cutout()], 'mixup': lambda: [MixUp()], 'cutmix': lambda: [CutMix()],
+            'cutmixup': lambda: [CutMixUp()]}   # fresh callbacks of each technique, by recipe name
+
+for _n, _d in (('cutmix', 'CutMix (Yun et al. 2019): a box of a partner per sample, α = 1'),
+               ('mixup', 'MixUp (Zhang et al. 2018): blend with a partner per sample, α = 0.4'),
+               ('cutout', 'Cutout (DeVries & Taylor 2017): zero a square of half the side'),
+               ('cutmixup', 'per sample CutMix (α = 1) or MixUp (α = 0.4), switch probability 0.5')):
+    register_recipe(Recipe(_n, cbs=MIX_ARMS[_n], against=('baseline',), description=_d))
 
 # %% ../nbs/10_mix.ipynb #3411d928
-MIX_ARMS = {'baseline': list, 'cutout': lambda: [Cutout()], 'mixup': lambda: [MixUp()], 'cutmix': lambda: [CutMix()],
-            'cutmixup': lambda: [CutMixUp()]}
 STUDY_STEPS = ('data', 'model', train(validate=False), 'evaluate', evaluate(split='train'))
 
 for _n, _cbs in MIX_ARMS.items():
