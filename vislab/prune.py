@@ -716,7 +716,7 @@ def _mask(self: PruneCallback, s: float):
     apply_masks(self.model, self.masks)
 
 # %% ../nbs/13_prune.ipynb #5e030b6d
-from .lab import Recipe, register_recipe, register_step, predict, score, finetune
+from .lab import Recipe, register_recipe, register_step, register_metric, predict, score, finetune
 from .models import model_stats
 from .zoo import zoo
 
@@ -732,6 +732,8 @@ def prune(state, criterion: str = 'l1', ratio: float = .5, scope: str = 'local',
     state.model = prune_channels(g, plan_pruning(g, channel_scores(g, criterion, batches, seed=state.seed), ratio, scope))
     st = model_stats(state.model, x[:1], reps=1)
     return dict(pruned_accuracy=score(*predict(state.model, state.dls.valid))['accuracy'], params=st['params'], macs=st['macs'])
+
+register_metric('pruned_accuracy', 'after the cut', 100, '%')
 
 @register_step
 def reinit(state):
@@ -757,6 +759,8 @@ for _r in (.25, .5):
                      description=f"the zoo's CIFAR-10 ResNet-8, {_r:.0%} of its filters removed by {_c}, fine-tuned 2 epochs on 10k images")
     prune_recipe(f'c10-scratch-{_r * 100:.0f}', 'cifar10-resnet8', _r, 'l1', scratch=True, **_C10,
                  description=f"the CIFAR-10 ResNet-8's shape with {_r:.0%} of its filters removed, trained from scratch with the same budget")
+prune_recipe('c10-random-10', 'cifar10-resnet8', .1, 'random', **_C10,
+             description="the zoo's CIFAR-10 ResNet-8, 10% of its filters removed at random: many masks for the oracle check")
 
 # %% ../nbs/13_prune.ipynb #75dc4655
 class Snapshot(Callback):
