@@ -199,19 +199,23 @@ NUMBA_DTYPES = (torch.float32, torch.float64, torch.uint8, torch.int8, torch.int
 #: 64×3×224×224, where both are close to the cost of `x.clone()`. On CUDA the two have not been compared yet: torch.
 DEFAULT_BACKEND = {'cpu': 'numba', 'cuda': 'torch'}
 
-def dispatch(x: torch.Tensor, backend: str = 'auto') -> str:
-    "The path `paste_boxes`/`fill_boxes` take for `x`: 'numba' (CPU or CUDA kernel) or 'torch'."
+def choose_backend(x: torch.Tensor, backend: str, dtypes: tuple, defaults: dict) -> str:
+    "'numba' or 'torch' for `x`: `backend` if it can run, `defaults[device]` for 'auto' (torch where the kernel cannot run)."
     if backend not in ('auto', 'numba', 'torch'):
         raise ValueError(f"backend={backend!r} is not one of the allowed values: 'auto', 'numba', 'torch'")
     dev = x.device.type
-    ok = x.dtype in NUMBA_DTYPES and (dev == 'cpu' or (dev == 'cuda' and _cuda.gpu_available() and not _cuda.SIMULATOR))
+    ok = x.dtype in dtypes and (dev == 'cpu' or (dev == 'cuda' and _cuda.gpu_available() and not _cuda.SIMULATOR))
     if backend == 'torch': return 'torch'
     if backend == 'numba':
         if not ok:
-            raise ValueError(f"backend='numba' cannot run on a {x.dtype} tensor on {x.device}; Numba kernels take "
-                             f"{', '.join(str(d).split('.')[-1] for d in NUMBA_DTYPES)} on 'cpu' or 'cuda'")
+            raise ValueError(f"backend='numba' cannot run on a {x.dtype} tensor on {x.device}; these Numba kernels take "
+                             f"{', '.join(str(d).split('.')[-1] for d in dtypes)} on 'cpu' or 'cuda'")
         return 'numba'
-    return DEFAULT_BACKEND.get(dev, 'torch') if ok else 'torch'
+    return defaults.get(dev, 'torch') if ok else 'torch'
+
+def dispatch(x: torch.Tensor, backend: str = 'auto') -> str:
+    "The path `paste_boxes`/`fill_boxes` take for `x`: 'numba' (CPU or CUDA kernel) or 'torch'."
+    return choose_backend(x, backend, NUMBA_DTYPES, DEFAULT_BACKEND)
 
 def _check_x(x, name='x'):
     if not isinstance(x, torch.Tensor): raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")

@@ -26,7 +26,7 @@ from numba import prange
 import torch
 from . import _cuda
 from ._cuda import cuda
-from .mix import _njit, _sync_threads
+from .mix import _njit, _sync_threads, choose_backend
 
 __all__ = ['row_width', 'check_nm_args', 'check_nm', 'nm_mask_numba', 'nm_mask_cuda', 'dispatch', 'DEFAULT_BACKEND', 'NUMBA_DTYPES', 'warmup']
 
@@ -106,17 +106,7 @@ DEFAULT_BACKEND = {'cpu': 'numba', 'cuda': 'torch'}
 
 def dispatch(x: torch.Tensor, backend: str = 'auto') -> str:
     "The path an N:M mask of `x` takes: 'numba' (CPU or CUDA kernel) or 'torch'."
-    if backend not in ('auto', 'numba', 'torch'):
-        raise ValueError(f"backend={backend!r} is not one of the allowed values: 'auto', 'numba', 'torch'")
-    dev = x.device.type
-    ok = x.dtype in NUMBA_DTYPES and (dev == 'cpu' or (dev == 'cuda' and _cuda.gpu_available() and not _cuda.SIMULATOR))
-    if backend == 'torch': return 'torch'
-    if backend == 'numba':
-        if not ok:
-            raise ValueError(f"backend='numba' cannot run on a {x.dtype} tensor on {x.device}; the N:M kernels take "
-                             "float32 or float64 on 'cpu' or 'cuda'")
-        return 'numba'
-    return DEFAULT_BACKEND.get(dev, 'torch') if ok else 'torch'
+    return choose_backend(x, backend, NUMBA_DTYPES, DEFAULT_BACKEND)
 
 def nm_mask_numba(x: torch.Tensor, n: int, m: int, magnitude: bool = True) -> torch.Tensor:
     "Boolean N:M mask of `x` (same shape) from the CPU or CUDA kernel, by `x`'s device; no NaN allowed (unchecked)."

@@ -15,7 +15,7 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['check_choice', 'check_range', 'seed_everything', 'pick_device', 'network_available', 'hooks', 'activations',
-           'swapped', 'write_atomic', 'time_ms', 'Timer', 'environment']
+           'swapped', 'evaluating', 'write_atomic', 'time_ms', 'Timer', 'environment']
 
 # %% ../nbs/00_core.ipynb #5d036272
 def check_choice(name: str, value, allowed: Iterable):
@@ -117,6 +117,15 @@ def swapped(obj, **attrs):
         for k, v in old.items():
             if v is missing: delattr(obj, k)
             else: setattr(obj, k, v)
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module):
+    "Eval mode for the body of a `with` block; every module's own mode is put back afterwards, on every exit path."
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    try: yield model
+    finally:
+        for m, t in modes.items(): m.training = t
 
 # %% ../nbs/00_core.ipynb #68f1e87a
 def write_atomic(path: str | Path, text: str) -> Path:

@@ -6,7 +6,7 @@ Docs: https://vislab.github.io/vislab/distill.html.md"""
 
 # %% ../nbs/12_distill.ipynb #a9f2428f
 from __future__ import annotations
-import contextlib, warnings
+import warnings
 from typing import Callable
 import torch
 import torch.nn.functional as F
@@ -18,7 +18,7 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastai.optimizer import OptimWrapper
 from fastcore.basics import patch
 from fastcore.foundation import L
-from .core import check_choice, check_range
+from .core import check_choice, check_range, evaluating
 from .mix import MixUp, CutMix
 from .lab import Recipe, register_recipe
 from .zoo import load as zoo_load
@@ -180,15 +180,6 @@ def _stats(obj):
 
 def _same(a, b) -> bool: return a is None or b is None or all(torch.equal(u, v) for u, v in zip(a, b))
 
-@contextlib.contextmanager
-def _evaluating(model: nn.Module):
-    "Eval mode for the body of a `with` block; every module's own mode is put back afterwards."
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
-    try: yield model
-    finally:
-        for m, t in modes.items(): m.training = t
-
 def _add_to_last_group(opt, params: list):
     "Add `params` to the last parameter group of fastai's optimizer `opt` (or of the torch optimizer it wraps)."
     if isinstance(opt, OptimWrapper): opt.opt.param_groups[-1]['params'].extend(params)
@@ -256,7 +247,7 @@ def after_pred(self: KDCallback):
     if isinstance(self.teacher, str): logits, feats = self._cached, []
     else:
         x = self.learn.xb[0] if self._convert is None else renormalize(self.learn.xb[0], *self._convert)
-        with _evaluating(self.teacher), hook_outputs(self._t_mods, detach=False) as hs, torch.inference_mode():
+        with evaluating(self.teacher), hook_outputs(self._t_mods, detach=False) as hs, torch.inference_mode():
             logits = self.teacher(x, *self.learn.xb[1:])
         logits, feats = logits.clone(), [f.clone() for f in hs.stored]   # clones are ordinary tensors, usable in a loss
     if logits.shape != self.learn.pred.shape:

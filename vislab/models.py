@@ -16,7 +16,7 @@ from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode
-from .core import check_range, network_available, swapped, time_ms
+from .core import check_range, evaluating, network_available, swapped, time_ms
 from . import catalog
 
 # %% auto #0
@@ -135,14 +135,9 @@ def _peak_mem_mb(model: nn.Module, x: Tensor) -> float:
 
 def model_stats(model: nn.Module, x: Tensor, reps: int = 20) -> dict:
     "Parameters, MACs, median latency (ms) and peak activation memory (MB) of one eval-mode forward pass of `model` on `x`."
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
-    try:
-        with torch.no_grad():
-            with FlopCounterMode(display=False) as fc: model(x)
-            latency = time_ms(model, x, reps=reps)['median']
-            mem = _peak_mem_mb(model, x)
-    finally:
-        for m, mode in modes.items(): m.training = mode
+    with evaluating(model), torch.no_grad():
+        with FlopCounterMode(display=False) as fc: model(x)
+        latency = time_ms(model, x, reps=reps)['median']
+        mem = _peak_mem_mb(model, x)
     return dict(params=sum(p.numel() for p in model.parameters()), macs=fc.get_total_flops() // 2,
                 latency_ms=latency, peak_mem_mb=mem)

@@ -22,7 +22,7 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastai.optimizer import Optimizer, OptimWrapper
     from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (patches Learner.fit_one_cycle)
 from fastcore.basics import patch
-from .core import check_choice, check_range, hooks, write_atomic
+from .core import check_choice, check_range, evaluating, hooks, write_atomic
 from .kernels.nm import check_nm, check_nm_args, row_width, nm_mask_numba, dispatch as nm_dispatch
 
 # %% auto #0
@@ -116,12 +116,7 @@ def _trace(model: nn.Module, x: Tensor) -> fx.GraphModule:
     except Exception as e:
         raise ValueError(f"torch.fx cannot trace {type(model).__name__} ({type(e).__name__}: {e}); the dependency "
                          "graph needs a model whose forward has no data-dependent control flow") from e
-    modes = {m: m.training for m in model.modules()}
-    try:
-        model.eval()
-        with torch.no_grad(): ShapeProp(gm).propagate(x)
-    finally:
-        for m, t in modes.items(): m.training = t
+    with evaluating(model), torch.no_grad(): ShapeProp(gm).propagate(x)
     return gm
 
 def _visit_module(sp, val, node, m, seen):
@@ -345,15 +340,6 @@ def load_pruned(model: nn.Module, path: str | Path, map_location='cpu') -> nn.Mo
 # %% ../nbs/13_prune.ipynb #0588c481
 CRITERIA = ('l1', 'l2', 'random', 'bn', 'taylor', 'oracle')
 
-@contextlib.contextmanager
-def _eval(model: nn.Module):
-    "Eval mode for the body of a `with` block; every module's own mode is put back afterwards."
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
-    try: yield model
-    finally:
-        for m, t in modes.items(): m.training = t
-
 def _gate_hook(gate: Tensor):
     "A forward hook multiplying channel c of the output by gate[c] (or sample n's channel c by gate[n, c])."
     def hook(m, i, o):
@@ -391,7 +377,7 @@ def _bn_scale(graph: DepGraph, g: Group) -> Tensor:
 def _taylor(graph: DepGraph, groups: list, batches: list, loss_func) -> dict:
     model, dev = graph.model, batches[0][0].device
     scores = {g.name: torch.zeros(g.size) for g in groups}
-    with _eval(model):
+    with evaluating(model):
         for xb, yb in batches:
             gates = {g.name: torch.ones(len(xb), g.size, device=dev, requires_grad=True) for g in groups}
             with _gated(graph, gates): loss = loss_func(model(xb), yb)
@@ -401,7 +387,7 @@ def _taylor(graph: DepGraph, groups: list, batches: list, loss_func) -> dict:
 
 def _oracle(graph: DepGraph, groups: list, batches: list, loss_func) -> dict:
     model, dev, scores = graph.model, batches[0][0].device, {}
-    with _eval(model), torch.no_grad():
+    with evaluating(model), torch.no_grad():
         base = _loss(model, batches, loss_func)
         for g in groups:
             gate, s = torch.ones(g.size, device=dev), torch.empty(g.size)
@@ -476,7 +462,7 @@ def sensitivity(graph: DepGraph, batches, ratios=(.25, .5, .75), criterion: str 
     scores = channel_scores(graph, criterion, batches, loss_func, seed)
     measure = (lambda: _loss(graph.model, batches, loss_func)) if metric == 'loss' else (lambda: -_accuracy(graph.model, batches))
     rows = {}
-    with _eval(graph.model), torch.no_grad():
+    with evaluating(graph.model), torch.no_grad():
         base = measure()
         for name, s in scores.items():
             gate, order = torch.ones(len(s), device=batches[0][0].device), s.argsort()
@@ -517,7 +503,7 @@ def weight_scores(model: nn.Module, criterion: str = 'l1', batches=None, loss_fu
         return {n: torch.rand(w.shape, generator=gen) for n, w in ws.items()}
     batches = _batches(batches, criterion, next(model.parameters()).device)
     scores = {n: torch.zeros_like(w) for n, w in ws.items()}
-    with _eval(model):
+    with evaluating(model):
         for xb, yb in batches:
             params = [m.weight for m in layers.values()]
             grads = torch.autograd.grad(loss_func(model(xb), yb), params)
