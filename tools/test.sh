@@ -17,7 +17,7 @@ fi
 python tools/readme.py --check
 python tools/catalog.py --check
 echo "== notebook tests"
-nbdev-test --n-workers 2 --timing
+python tools/test_nbs.py --n-workers 2 --timing
 echo "== pytest"
 python -m pytest -q -n 2 tests
 echo "== CUDA kernels in Numba's simulator"
