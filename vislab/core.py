@@ -15,7 +15,7 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['check_choice', 'check_range', 'seed_everything', 'pick_device', 'network_available', 'hooks', 'activations',
-           'swapped', 'evaluating', 'write_atomic', 'time_ms', 'Timer', 'environment']
+           'submodule', 'swapped', 'evaluating', 'write_atomic', 'time_ms', 'Timer', 'environment']
 
 # %% ../nbs/00_core.ipynb #5d036272
 def check_choice(name: str, value, allowed: Iterable):
@@ -103,6 +103,15 @@ def activations(modules: nn.Module | Iterable[nn.Module], detach: bool = False):
     idx = {id(m): i for i, m in enumerate(modules)}
     def keep(m, i, o): store[idx[id(m)]].append(o.detach() if detach else o)
     with hooks(modules, keep): yield store
+
+# %% ../nbs/00_core.ipynb #6a9f872a
+def submodule(model: nn.Module, name: str, arg: str = 'layer') -> nn.Module:
+    "The submodule of `model` called `name` (a key of `named_modules()`); a `ValueError` naming `arg` and listing them otherwise."
+    mods = dict(model.named_modules())
+    if name not in mods:
+        raise ValueError(f"{arg}={name!r} is not a module of the {type(model).__name__}; its modules are: "
+                         + ', '.join(repr(k) for k in mods if k))
+    return mods[name]
 
 # %% ../nbs/00_core.ipynb #c414ce23
 @contextlib.contextmanager

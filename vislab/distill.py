@@ -18,7 +18,7 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastai.optimizer import OptimWrapper
 from fastcore.basics import patch
 from fastcore.foundation import L
-from .core import check_choice, check_range, evaluating
+from .core import check_choice, check_range, evaluating, submodule
 from .mix import MixUp, CutMix
 from .lab import Recipe, register_recipe
 from .zoo import load as zoo_load
@@ -159,12 +159,7 @@ def _weight(name: str, w) -> Callable[[float], float]:
 
 def _modules(model: nn.Module, names: list, who: str) -> list[nn.Module]:
     "The submodules of `model` called `names`; a `ValueError` listing the available names otherwise."
-    mods = dict(model.named_modules())
-    for i, n in enumerate(names):
-        if n not in mods:
-            raise ValueError(f"features[{i}] names {n!r}, which is not a module of the {who}; its modules are: "
-                             + ', '.join(repr(k) for k in mods if k))
-    return [mods[n] for n in names]
+    return [submodule(model, n, f'{who} features[{i}]') for i, n in enumerate(names)]
 
 def _check_pair(i: int, f) -> tuple:
     if not (isinstance(f, (tuple, list)) and len(f) == 3 and all(isinstance(v, str) for v in f)):

@@ -20,7 +20,8 @@ from .core import check_range, evaluating, network_available, swapped, time_ms
 from . import catalog
 
 # %% auto #0
-__all__ = ['ARCHS', 'conv3x3', 'BasicBlock', 'ResNet', 'resnet', 'timm_model', 'register_arch', 'create_model', 'model_stats']
+__all__ = ['ARCHS', 'conv3x3', 'BasicBlock', 'ResNet', 'resnet', 'timm_model', 'register_arch', 'create_model', 'reset_weights',
+           'model_stats']
 
 # %% ../nbs/02_models.ipynb #22aab36f
 def conv3x3(ni: int, nf: int, stride: int = 1) -> nn.Conv2d:
@@ -105,6 +106,13 @@ def create_model(arch: str, n_in: int, n_out: int, **kwargs) -> nn.Module:
         raise ValueError(f"arch={arch!r} is not one of the allowed values: {', '.join(map(repr, ARCHS))} "
                          f"(any depth 6n+2), or 'timm:<timm model name>'")
     return ARCHS[arch](n_in=n_in, n_out=n_out, **kwargs)
+
+# %% ../nbs/02_models.ipynb #b6ff42c2
+def reset_weights(model: nn.Module) -> nn.Module:
+    "Re-initialise every layer of `model` in place with its own `reset_parameters` (same shapes, untrained); returns it."
+    for m in model.modules():
+        if hasattr(m, 'reset_parameters'): m.reset_parameters()
+    return model
 
 # %% ../nbs/02_models.ipynb #fb896984
 class _LiveTensors(TorchDispatchMode):

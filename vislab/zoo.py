@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd, torch
 import vislab
+from . import catalog
 from fastai.losses import LabelSmoothingCrossEntropyFlat
 from .core import check_choice, environment, write_atomic
 from .data import get_dls
@@ -18,7 +19,7 @@ from .lab import Recipe, register_step, run_one, save_model, load_model, predict
 
 # %% auto #0
 __all__ = ['ZOO', 'PACKAGED', 'ZooEntry', 'register_zoo', 'get_entry', 'zoo_home', 'find', 'train_zoo', 'record', 'load',
-           'zoo_dls', 'check', 'list_zoo', 'zoo']
+           'zoo_dls', 'check', 'list_zoo', 'zoo', 'model_input']
 
 # %% ../nbs/04_zoo.ipynb #e1466689
 @dataclass
@@ -37,8 +38,9 @@ def register_zoo(name: str, recipe: Recipe, seed: int = 0, description: str = ''
     return ZOO[name]
 
 def get_entry(name: str) -> ZooEntry:
-    "The zoo entry called `name`; a clear error listing the entries otherwise."
-    return ZOO[check_choice('name', name, sorted(ZOO))]
+    "The zoo entry called `name` (importing the module that registers it if needed); a clear error listing the entries otherwise."
+    if name not in ZOO: catalog.load('zoo', name)
+    return ZOO[check_choice('name', name, sorted(set(ZOO) | set(catalog.names('zoo'))))]
 
 # %% ../nbs/04_zoo.ipynb #6180ea20
 _smooth = train(loss_func=LabelSmoothingCrossEntropyFlat(eps=0.1))
@@ -115,7 +117,8 @@ def check(name: str) -> dict:
 def list_zoo() -> pd.DataFrame:
     "Every zoo entry: description, where its weights are, and its recorded accuracy and training time."
     rows = []
-    for n, e in ZOO.items():
+    for n in sorted(set(ZOO) | set(catalog.names('zoo'))):
+        e = get_entry(n)
         p = find(n)
         r = json.loads(p.with_suffix('.json').read_text()) if p else {}
         where = 'not trained' if p is None else ('package' if p.parent == PACKAGED else 'cache')
@@ -130,3 +133,13 @@ def zoo(state, name: str, augment: bool = False):
     state.model = load(name)
     if state.dls is None:
         state.dls = zoo_dls(state.model, bs=state.recipe.bs, augment=augment, n_train=state.n_train, seed=state.seed)
+
+# %% ../nbs/04_zoo.ipynb #6eea97f4
+def model_input(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    "uint8 images `x` → the float input `model` was trained on: [0, 1], then normalised by its zoo stats if it has them."
+    if x.dtype != torch.uint8: raise TypeError(f"x must be uint8 images (N×C×H×W), got {x.dtype}")
+    x = x.float().div_(255)
+    stats = getattr(model, 'zoo_config', {}).get('stats')
+    if stats is None: return x
+    mean, std = (torch.tensor(s, device=x.device)[None, :, None, None] for s in stats)
+    return (x - mean) / std
