@@ -62,7 +62,7 @@ def zoo_home() -> Path:
 
 def find(name: str) -> Path | None:
     "The weights file of zoo model `name`: shipped with the package, else cached; None if not trained yet."
-    get_entry(name)
+    if name not in ZOO and name not in catalog.names('zoo'): get_entry(name)   # an unknown name: the error lists the entries
     for d in (PACKAGED, zoo_home()):
         if (d/f'{name}.pth').exists() and (d/f'{name}.json').exists(): return d/f'{name}.pth'
     return None
@@ -115,15 +115,15 @@ def check(name: str) -> dict:
     return dict(recorded=record(name)['accuracy'], measured=score(*predict(model, zoo_dls(model).valid))['accuracy'])
 
 def list_zoo() -> pd.DataFrame:
-    "Every zoo entry: description, where its weights are, and its recorded accuracy and training time."
-    rows = []
-    for n in sorted(set(ZOO) | set(catalog.names('zoo'))):
-        e = get_entry(n)
+    "Every zoo entry (those of modules not imported yet from the catalog): description, where its weights are, its record."
+    rows, lazy = [], catalog.catalog().get('zoo', {})
+    for n in sorted(set(ZOO) | set(lazy)):
         p = find(n)
         r = json.loads(p.with_suffix('.json').read_text()) if p else {}
+        recipe = ZOO[n].recipe.config() if n in ZOO else r.get('recipe', {})
         where = 'not trained' if p is None else ('package' if p.parent == PACKAGED else 'cache')
-        rows.append(dict(name=n, dataset=e.recipe.dataset, arch=e.recipe.arch, where=where,
-                         accuracy=r.get('accuracy'), train_min=r['train_s'] / 60 if r else None, description=e.description))
+        rows.append(dict(name=n, dataset=recipe.get('dataset'), arch=recipe.get('arch'), where=where, accuracy=r.get('accuracy'),
+                         train_min=r['train_s'] / 60 if r else None, description=ZOO[n].description if n in ZOO else lazy[n][1]))
     return pd.DataFrame(rows)
 
 # %% ../nbs/04_zoo.ipynb #44e19c42
@@ -135,11 +135,11 @@ def zoo(state, name: str, augment: bool = False):
         state.dls = zoo_dls(state.model, bs=state.recipe.bs, augment=augment, n_train=state.n_train, seed=state.seed)
 
 # %% ../nbs/04_zoo.ipynb #6eea97f4
-def model_input(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    "uint8 images `x` → the float input `model` was trained on: [0, 1], then normalised by its zoo stats if it has them."
+def model_input(model: torch.nn.Module, x: torch.Tensor, stats=None) -> torch.Tensor:
+    "uint8 images `x` → the float input `model` was trained on: [0, 1], then normalised by `stats` (mean, std) or its zoo stats."
     if x.dtype != torch.uint8: raise TypeError(f"x must be uint8 images (N×C×H×W), got {x.dtype}")
     x = x.float().div_(255)
-    stats = getattr(model, 'zoo_config', {}).get('stats')
+    if stats is None: stats = getattr(model, 'zoo_config', {}).get('stats')
     if stats is None: return x
-    mean, std = (torch.tensor(s, device=x.device)[None, :, None, None] for s in stats)
+    mean, std = (torch.as_tensor(s, device=x.device)[None, :, None, None] for s in stats)
     return (x - mean) / std
