@@ -24,6 +24,8 @@ def deps(mod: str) -> list[str]:
             name = ('vislab.' + (node.module or '')) if node.level else (node.module or '')
             if name.startswith('vislab.') and name.count('.') == 1: out.append(name)
             elif name in ('vislab', 'vislab.') : out += [f'vislab.{a.name}' for a in node.names]
+        elif isinstance(node, ast.Import):
+            out += [a.name for a in node.names if a.name.startswith('vislab.') and a.name.count('.') == 1]
     return [d for d in out if d in modules()]
 
 def describe(obj) -> str:

@@ -21,6 +21,6 @@ python tools/test_nbs.py --n-workers 2 --timing
 echo "== pytest"
 python -m pytest -q -n 2 tests
 echo "== CUDA kernels in Numba's simulator"
-NUMBA_ENABLE_CUDASIM=1 python -m pytest -q tests/test_kernels_cudasim.py tests/test_nm_kernel_cudasim.py
+NUMBA_ENABLE_CUDASIM=1 python -m pytest -q tests/test_kernels_cudasim.py tests/test_nm_kernel_cudasim.py tests/test_scenes_kernel_cudasim.py
 echo "== docs"
 python tools/build_docs.py --out _site

@@ -27,7 +27,7 @@ from .test_utils import tiny_dls
 
 # %% auto #0
 __all__ = ['BENCHES', 'RATIOS', 'TEACHER', 'register_bench', 'epoch_times', 'bench_mix', 'per_level_synthesis', 'bench_diffusion',
-           'vislab_l1', 'torch_pruning_l1', 'bench_filters', 'bench_nm', 'bench_prune', 'bench_distill']
+           'vislab_l1', 'torch_pruning_l1', 'bench_filters', 'bench_nm', 'bench_prune', 'bench_distill', 'bench_scenes']
 
 # %% ../nbs/80_bench.ipynb #7e245c4e
 BENCHES: dict[str, Callable] = {}
@@ -283,3 +283,33 @@ def bench_distill(quick: bool = False, width: int = 8, bs: int = 128, n_train: i
             for m, ts in times.items()]
 
 register_bench('distill')(bench_distill);
+
+# %% ../nbs/80_bench.ipynb #cf2e5db8
+def bench_scenes(quick: bool = False, n: int | None = None, sizes=(32, 64), threads=None) -> list[dict]:
+    "Scenes per second rendered by the Numba CPU kernel and by the plain torch renderer, and the kernel's speed-up."
+    from vislab.scenes import sample_scenes, render
+    from vislab.kernels.scenes import warmup as scenes_warmup
+    n, (reps, rounds) = n or (256 if quick else 2048), ((3, 1) if quick else (5, 2))
+    threads = threads or ((torch.get_num_threads(),) if quick else (1, 2))
+    scenes = sample_scenes(n, n_objects=(1, 3), seed=0)
+    scenes_warmup()
+    rows, before = [], torch.get_num_threads()
+    try:
+        for t in threads:
+            torch.set_num_threads(t)
+            for size in sizes:
+                cases = {'Numba CPU kernel': lambda: render(scenes, size, backend='cpu'),
+                         'plain torch': lambda: render(scenes, size, backend='torch')}
+                a, b = (f() for f in cases.values())
+                assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]), 'renderers disagree'
+                best = {}
+                for r in range(rounds):
+                    for name, f in cases.items():
+                        best[name] = min(best.get(name, float('inf')), time_ms(f, warmup=1, reps=reps)['median'])
+                for name, ms in best.items():
+                    rows.append(dict(device='cpu', threads=t, size=f'{size}×{size}', scenes=n, method=name, ms=ms,
+                                     scenes_per_s=1e3 * n / ms, **{'speed-up vs torch': best['plain torch'] / ms}))
+    finally: torch.set_num_threads(before)
+    return rows
+
+register_bench('scenes')(bench_scenes);
