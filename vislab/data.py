@@ -27,11 +27,12 @@ from .core import check_choice, check_range, network_available, pick_device
 from . import catalog
 
 # %% auto #0
-__all__ = ['DATASETS', 'ORBIT_CLASSES', 'ImageData', 'random_shift', 'random_flip', 'cifar_augment', 'mnist_augment', 'mnist5k',
-           'digits', 'data_home', 'cifar10_path', 'cifar10', 'DatasetSpec', 'register_dataset', 'get_spec', 'load_data',
-           'list_datasets', 'longtail_counts', 'lt_groups', 'longtail', 'subset', 'register_derived',
-           'register_longtail', 'register_subset', 'denorm', 'BatchPrep', 'LabelledImages', 'TensorDL', 'get_dls',
-           'VideoData', 'orbit_clips', 'moving_digits', 'show_clips']
+__all__ = ['DATASETS', 'CIFAR10_ANIMALS', 'ORBIT_CLASSES', 'ImageData', 'random_shift', 'random_flip', 'cifar_augment',
+           'mnist_augment', 'mnist5k', 'digits', 'data_home', 'cifar10_path', 'cifar10', 'DatasetSpec',
+           'register_dataset', 'get_spec', 'load_data', 'list_datasets', 'longtail_counts', 'lt_groups', 'longtail',
+           'subset', 'classes_subset', 'register_derived', 'register_longtail', 'register_subset', 'denorm',
+           'BatchPrep', 'LabelledImages', 'TensorDL', 'get_dls', 'VideoData', 'orbit_clips', 'moving_digits',
+           'show_clips']
 
 # %% ../nbs/01_data.ipynb #363647ab
 @dataclass(repr=False)
@@ -317,6 +318,24 @@ def subset(data: ImageData, n: int, seed: int = 0) -> ImageData:
     idx = torch.from_numpy(_stratified(data.y_train.numpy(), n, seed))
     return replace(data, name=f'{data.name}-{_n_name(n)}', x_train=data.x_train[idx], y_train=data.y_train[idx])
 
+# %% ../nbs/01_data.ipynb #005e3372
+def classes_subset(data: ImageData, classes: list) -> ImageData:
+    "A copy of `data` with only the images of `classes` (names), in both splits, relabelled 0…k−1 in the order given."
+    if isinstance(classes, str) or len(classes) == 0:
+        raise ValueError(f"classes must be a non-empty list of class names of {data.name!r}, got {classes!r}")
+    idx = [data.classes.index(check_choice('classes', c, data.classes)) for c in classes]
+    if len(set(idx)) != len(idx): raise ValueError(f"classes={list(classes)} names a class more than once")
+    new = torch.full((len(data.classes),), -1, dtype=torch.long)
+    new[idx] = torch.arange(len(idx))
+    def keep(x, y):
+        k = new[y] >= 0
+        return x[k], new[y[k]]
+    (xt, yt), (xv, yv) = keep(data.x_train, data.y_train), keep(data.x_valid, data.y_valid)
+    out = replace(data, name=f'{data.name}-{len(idx)}cls', x_train=xt, y_train=yt, x_valid=xv, y_valid=yv,
+                  classes=[data.classes[i] for i in idx], groups=None)
+    if data.groups: out.groups = lt_groups(out.class_counts.tolist())
+    return out
+
 # %% ../nbs/01_data.ipynb #5070e962
 def register_derived(name: str, base: str, make: Callable[[ImageData], ImageData], description: str):
     "Register `name`: the registered set `base` transformed by `make`, with `base`'s augmentation."
@@ -337,6 +356,9 @@ def register_subset(base: str, n: int):
 register_longtail('mnist5k', 10); register_longtail('mnist5k', 100)
 register_longtail('cifar10', 10); register_longtail('cifar10', 100)
 register_subset('cifar10', 10_000)
+CIFAR10_ANIMALS = ['bird', 'cat', 'deer', 'dog', 'frog', 'horse']
+register_derived('cifar10-animals', 'cifar10', lambda d: classes_subset(d, CIFAR10_ANIMALS),
+                 "CIFAR-10's six animal classes (bird, cat, deer, dog, frog, horse), relabelled 0–5: 30,000 train / 6,000 valid")
 
 # %% ../nbs/01_data.ipynb #8bcc5d98
 def denorm(x: Tensor, stats: tuple[Tensor, Tensor]) -> Tensor:

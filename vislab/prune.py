@@ -30,8 +30,8 @@ __all__ = ['CRITERIA', 'SCOPES', 'NORMALIZE', 'WEIGHT_CRITERIA', 'SCHEDULES', 'M
            'prune_channels', 'zero_channels', 'channel_config', 'save_pruned', 'load_pruned', 'channel_scores',
            'plan_pruning', 'sensitivity', 'sensitivity_ratios', 'weight_scores', 'weight_masks', 'apply_masks',
            'weight_sparsity', 'nm_mask_torch', 'nm_mask', 'nm_masks', 'to_semi_structured', 'tighten_masks',
-           'target_sparsity', 'KeepMasks', 'PruneCallback', 'prune', 'reinit', 'prune_recipe', 'Snapshot', 'rewind',
-           'fit_masked', 'Ticket', 'find_ticket']
+           'target_sparsity', 'KeepMasks', 'PruneCallback', 'prune', 'reinit', 'prune_recipe', 'keep_outputs',
+           'restrict_head', 'Snapshot', 'rewind', 'fit_masked', 'Ticket', 'find_ticket']
 
 # %% ../nbs/13_prune.ipynb #5db4c7a9
 @dataclass(eq=False)
@@ -626,6 +626,11 @@ def _rebuild_opt(learn, log: list):
 # %% ../nbs/13_prune.ipynb #22fd0a1e
 MODES = ('structured', 'unstructured')
 
+def _fit_step(cb: Callback) -> int | None:
+    "The training step of the fit about to run (0: its first batch), or None outside training and during `lr_find`."
+    if not cb.training or hasattr(cb.learn, 'lr_finder'): return None
+    return cb.epoch * cb.n_iter + cb.iter                       # not `train_iter`: `learn.validate()` resets it to 0
+
 class KeepMasks(Callback):
     "Keep the weights `masks` prune (layer name → boolean mask, False = pruned) at zero while `learn` trains."
     order = 55                                                  # before ParamScheduler sets the batch's hyper-parameters
@@ -662,23 +667,26 @@ class PruneCallback(KeepMasks):
         target_sparsity(0., ratio, schedule, start, end, steps)                    # checks the schedule's arguments
         self.ratio, self.schedule, self.criterion, self.scope, self.normalize = ratio, schedule, criterion, scope, normalize
         self.start, self.end, self.steps, self.round_to, self.nm, self.seed = start, end, steps, round_to, nm, seed
-        self.masks, self.history = {}, []
+        self.masks, self.history, self.graph, self.base, self.done = {}, [], None, None, 0.
 
-    def before_fit(self):
-        self.active = not hasattr(self.learn, 'lr_finder')
+    def _start(self):
+        "A new fit's first training batch: a fresh schedule (not in `before_fit`, which `learn.validate()` and `lr_find` also run)."
         if self.mode == 'structured' and isinstance(self.learn.opt_func, OptimWrapper):
             raise ValueError("structured pruning rebuilds the optimizer: pass opt_func as a function (e.g. "
                              "partial(OptimWrapper, opt=torch.optim.SGD)), not an OptimWrapper instance")
         self.graph, self.base, self.done, self.history = None, None, 0., []
 
     def before_batch(self):
-        if not (self.active and self.training) or (self.every == 'epoch' and self.iter): return
-        t = self.epoch / self.n_epoch if self.every == 'epoch' else self.pct_train
+        step = _fit_step(self)
+        if step is None: return
+        if step == 0: self._start()
+        if self.every == 'epoch' and self.iter: return
+        t = self.epoch / self.n_epoch if self.every == 'epoch' else step / (self.n_iter * self.n_epoch)
         s = target_sparsity(t, self.ratio, self.schedule, self.start, self.end, self.steps)
         if s <= self.done: return
         (self._remove if self.mode == 'structured' else self._mask)(s)
         self.done = s
-        self.history.append(dict(epoch=self.epoch, iter=self.train_iter, sparsity=s,
+        self.history.append(dict(epoch=self.epoch, iter=step, sparsity=s,
                                  params=sum(p.numel() for p in self.model.parameters())))
 
     def _data(self): return [(self.learn.xb[0], self.learn.yb[0])] if self.criterion in ('taylor', 'oracle') else None
@@ -703,8 +711,9 @@ def _mask(self: PruneCallback, s: float):
 
 # %% ../nbs/13_prune.ipynb #5e030b6d
 from .lab import Recipe, register_recipe, register_step, register_metric, predict, score, finetune
-from .models import model_stats
+from .models import model_stats, reset_weights
 from .zoo import zoo
+from .data import get_dls
 
 # %% ../nbs/13_prune.ipynb #5e8013e6
 @register_step
@@ -724,13 +733,14 @@ register_metric('pruned_accuracy', 'after the cut', 100, '%')
 @register_step
 def reinit(state):
     "Re-initialise every layer of `state.model` in place: the same shape, trained from scratch."
-    for m in state.model.modules():
-        if hasattr(m, 'reset_parameters'): m.reset_parameters()
+    reset_weights(state.model)
 
 # %% ../nbs/13_prune.ipynb #dca3f59b
-def prune_recipe(name: str, zoo_name: str, ratio: float, criterion: str = 'l1', scratch: bool = False, **kw) -> Recipe:
-    "Register `name`: the zoo model `zoo_name` → `prune` (→ `reinit` if `scratch`) → fine-tune → evaluate."
-    steps = (zoo(name=zoo_name, augment=True), prune(criterion=criterion, ratio=ratio), *(('reinit',) if scratch else ()),
+def prune_recipe(name: str, zoo_name: str, ratio: float, criterion: str = 'l1', scratch: bool = False,
+                 restrict: bool = False, **kw) -> Recipe:
+    "Register `name`: the zoo model `zoo_name` (→ `restrict_head` if `restrict`) → `prune` (→ `reinit` if `scratch`) → fine-tune → evaluate."
+    steps = (zoo(name=zoo_name, augment=True), *((restrict_head(),) if restrict else ()),
+             prune(criterion=criterion, ratio=ratio), *(('reinit',) if scratch else ()),
              finetune(validate=False), 'evaluate')
     return register_recipe(Recipe(name, steps=steps, **kw))
 
@@ -748,14 +758,57 @@ for _r in (.25, .5):
 prune_recipe('c10-random-10', 'cifar10-resnet8', .1, 'random', **_C10,
              description="the zoo's CIFAR-10 ResNet-8, 10% of its filters removed at random: many masks for the oracle check")
 
+# %% ../nbs/13_prune.ipynb #0b7bf221
+def _output_group(graph: DepGraph) -> Group:
+    "The one channel group `graph`'s model outputs: made by its last layers, read by nothing else."
+    out = [g for g in graph if 'the model output' in g.blocked]
+    if len(out) != 1 or len(out[0].blocked) > 1:
+        why = f"found {len(out)} groups at the output" if len(out) != 1 else f"{out[0].name!r} also meets {', '.join(out[0].blocked[1:])}"
+        raise ValueError(f"the model's output must be one tensor made by Linear or Conv2d layers through pass-through layers only ({why})")
+    return out[0]
+
+def keep_outputs(model: nn.Module, keep, x: Tensor) -> nn.Module:
+    "Keep only the outputs `keep` (indices, in that order) of `model`, cutting the rows of the layer that makes them (traced on `x`); in place."
+    g = _output_group(dependency_graph(model, x))
+    k = torch.as_tensor(keep)
+    if k.ndim != 1 or len(k) == 0 or k.is_floating_point() or k.dtype == torch.bool:
+        raise ValueError(f"keep must be a non-empty list of output indices, got {keep!r}")
+    if int(k.min()) < 0 or int(k.max()) >= g.size or len(k.unique()) != len(k):
+        raise ValueError(f"keep must hold distinct indices in [0, {g.size}), got {k.tolist()}")
+    _shrink(model, g, k.long().cpu(), [])
+    return model
+
+# %% ../nbs/13_prune.ipynb #8ce02fbc
+@register_step
+def restrict_head(state, augment: bool = True):
+    "Serve `state.model` on the run's dataset, a subset of its classes: keep those outputs; that data in `state.dls`, normalised as the model's."
+    old = state.dls
+    dls = get_dls(state.dataset, bs=state.recipe.bs, augment=augment, n_train=state.n_train, seed=state.seed)
+    missing = [c for c in dls.classes if c not in list(old.classes)]
+    if missing: raise ValueError(f"dataset={state.dataset!r} has classes {missing} the model was not trained on; its classes: {list(old.classes)}")
+    for dl in (dls.train, dls.valid): dl.stats = old.stats
+    dls.stats = old.stats
+    x = dls.valid.one_batch()[0][:2].to(next(state.model.parameters()).device)
+    keep_outputs(state.model, [list(old.classes).index(c) for c in dls.classes], x)
+    state.dls = dls
+
+# %% ../nbs/13_prune.ipynb #d658f40d
+_C10A = dict(_C10, dataset='cifar10-animals', n_train=6_000)
+prune_recipe('c10a-none', 'cifar10-resnet8', 0., restrict=True, **_C10A,
+             description="the zoo's CIFAR-10 ResNet-8 served on the 6 animal classes, unpruned, fine-tuned 2 epochs on 6k animal images: the reference")
+for _r in (.25, .5):
+    for _c in ('random', 'l1'):
+        prune_recipe(f'c10a-{_c}-{_r * 100:.0f}', 'cifar10-resnet8', _r, _c, restrict=True, **_C10A,
+                     description=f"the zoo's CIFAR-10 ResNet-8 served on the 6 animal classes, {_r:.0%} of its filters removed by {_c}, fine-tuned 2 epochs on 6k animal images")
+
 # %% ../nbs/13_prune.ipynb #75dc4655
 class Snapshot(Callback):
     "Copy the model's `state_dict` into `.state` after `at` training steps of the fit (0: before the first step)."
     def __init__(self, at: int = 0): self.at, self.state = check_range('at', at, 0), None
     def before_batch(self):
-        if not self.training: return
-        if self.train_iter == 0: self.state = None            # a new fit (`before_fit` also runs in `learn.validate`)
-        if self.train_iter == self.at: self.state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        step = _fit_step(self)                                  # None in validation and lr_find
+        if step == 0: self.state = None                         # a new fit (`before_fit` also runs in `learn.validate`)
+        if step == self.at: self.state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
 def rewind(model: nn.Module, state: dict, masks: dict) -> nn.Module:
     "Load `state` (a snapshot, or a fresh model's state for the control) into `model` and zero the weights `masks` prune."
