@@ -27,7 +27,8 @@ from .test_utils import tiny_dls
 
 # %% auto #0
 __all__ = ['BENCHES', 'RATIOS', 'TEACHER', 'register_bench', 'epoch_times', 'bench_mix', 'per_level_synthesis', 'bench_diffusion',
-           'vislab_l1', 'torch_pruning_l1', 'bench_filters', 'bench_nm', 'bench_prune', 'bench_distill', 'bench_scenes']
+           'vislab_l1', 'torch_pruning_l1', 'bench_filters', 'bench_nm', 'bench_prune', 'bench_distill', 'bench_scenes',
+           'bench_falcon']
 
 # %% ../nbs/80_bench.ipynb #7e245c4e
 BENCHES: dict[str, Callable] = {}
@@ -313,3 +314,29 @@ def bench_scenes(quick: bool = False, n: int | None = None, sizes=(32, 64), thre
     return rows
 
 register_bench('scenes')(bench_scenes);
+
+# %% ../nbs/80_bench.ipynb #5741a576
+def bench_falcon(quick: bool = False, n_images: int | None = None, n_features: int | None = None, n_captions: int | None = None) -> list[dict]:
+    "Features per second explained by one `Falcon` (a shared activation pass and encodings) vs from scratch per feature."
+    from vislab.falcon import Falcon, feature_space, scene_concepts
+    from vislab.clip import load_clip
+    from vislab.scenes import scene_set, sample_scenes
+    from vislab.zoo import load
+    n_images, n_features = n_images or (300 if quick else 2000), n_features or (3 if quick else 16)
+    n_captions = n_captions or (2000 if quick else 20_000)
+    model, (clip, tok) = load('scenes-resnet8'), load_clip()
+    images = scene_set(n_images, seed=21).images
+    caps = sample_scenes(n_captions, seed=22).captions(seed=22)
+    build = lambda: Falcon(feature_space(model, 'features', images), clip, tok, caps, scene_concepts())
+    with Timer() as setup: f = build()
+    with Timer() as each: shared = [f.explain(u).concepts for u in range(n_features)]
+    with Timer() as scratch: alone = [build().explain(u).concepts for u in range(n_features)]
+    for a, b in zip(shared, alone): pd.testing.assert_frame_equal(a, b)
+    total = setup.s + each.s
+    common = dict(images=n_images, captions=len(f.bank.captions), features=n_features)
+    return [dict(method='vislab Falcon (shared pass)', **common, s=total, features_per_s=n_features / total,
+                 setup_s=setup.s, per_feature_ms=1e3 * each.s / n_features, speedup=scratch.s / total),
+            dict(method='from scratch per feature', **common, s=scratch.s, features_per_s=n_features / scratch.s,
+                 setup_s=0., per_feature_ms=1e3 * scratch.s / n_features, speedup=1.)]
+
+register_bench('falcon')(bench_falcon);

@@ -1,4 +1,4 @@
-"""Class-conditional DDPMs built from diffusers parts and trained with fastai; DDIM sampling with classifier-free guidance; image-guided (SDEdit) synthesis at any level of image guidance λ, as DisCL uses it.
+"""Class- and caption-conditional DDPMs built from diffusers parts and trained with fastai; DDIM sampling with classifier-free guidance; image-guided (SDEdit) synthesis at any level of image guidance λ, as DisCL uses it.
 
 Docs: https://vislab.github.io/vislab/diffusion.html.md"""
 
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from torch.utils.data import TensorDataset
 from fastprogress.fastprogress import progress_bar
-from diffusers import UNet2DModel, DDPMScheduler, DDIMScheduler
+from diffusers import UNet2DModel, UNet2DConditionModel, DDPMScheduler, DDIMScheduler
 with warnings.catch_warnings():                  # fastai's import calls the deprecated torch.jit.script
     warnings.simplefilter('ignore', FutureWarning)
     from fastai.callback.core import Callback
@@ -23,13 +23,21 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastai.data.load import DataLoader
     from fastai.learner import Learner
     from fastai.losses import MSELossFlat
-from .core import check_choice, check_range, pick_device, seed_everything, write_atomic
-from .data import ImageData
+from .core import activations, check_choice, check_range, pick_device, seed_everything, write_atomic
+from .data import ImageData, load_data
+from .models import create_model, register_arch
+from .lab import Recipe, learner, quiet, register_recipe, register_step
+from .scenes import render, sample_scenes, vocabulary
+from .clip import CaptionData, TextEncoder, WordTokenizer, attribute_prompts, load_clip, zero_shot
+from .zoo import register_zoo, load as load_zoo
 
 # %% auto #0
-__all__ = ['CONFIGS', 'DiffusionConfig', 'get_config', 'class_unet', 'ClassDDPM', 'make_ddpm', 'diffusion_dls',
-           'DiffusionCallback', 'EMACallback', 'train_ddpm', 'save_ddpm', 'load_ddpm', 'ddim', 'guided', 'seed_noise',
-           'start_step', 'denoise', 'sample', 'synthesize', 'synthesize_img2img']
+__all__ = ['CONFIGS', 'TEXT_DIFFUSION_STEPS', 'SCENES_DIFFUSION_RECIPE', 'DiffusionConfig', 'get_config', 'class_unet', 'DDPM',
+           'ClassDDPM', 'make_ddpm', 'diffusion_dls', 'DiffusionCallback', 'EMACallback', 'train_ddpm', 'save_ddpm',
+           'load_ddpm', 'ddim', 'guided', 'seed_noise', 'start_step', 'denoise', 'sample', 'synthesize',
+           'synthesize_img2img', 'token_states', 'text_unet', 'TextDDPM', 'scene_diffusion', 'caption_dls',
+           'text_diffusion_data', 'text_diffusion_model', 'text_diffusion_train', 'text_diffusion_evaluate',
+           'load_text_ddpm']
 
 # %% ../nbs/30_diffusion.ipynb #c01c7b8f
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ CONFIGS = {
     'mnist': DiffusionConfig(),
     'cifar10': DiffusionConfig(size=32, widths=(128, 256, 256, 256), layers_per_block=2, attention=True,
                                bs=128, lr=2e-4, epochs=300, ema=0.9999),
+    'scenes': DiffusionConfig(size=32, widths=(16, 32, 64), bs=64, lr=2e-3, epochs=3),   # the caption-conditional scenes model
 }
 
 def get_config(config: str | DiffusionConfig = 'mnist', **overrides) -> DiffusionConfig:
@@ -79,24 +88,11 @@ def class_unet(cfg: DiffusionConfig, channels: int, n_classes: int) -> UNet2DMod
                        num_class_embeds=n_classes + 1, norm_num_groups=min(8, cfg.widths[0]),
                        attention_head_dim=min(8, cfg.widths[-1]))
 
-class ClassDDPM(nn.Module):
-    "A class-conditional UNet (v- or ε-prediction) with its training scheduler, the data's image size and class names."
-    def __init__(self, unet: UNet2DModel, scheduler: DDPMScheduler, data_size: int, classes=None):
-        super().__init__()
-        self.unet, self.scheduler, self.data_size = unet, scheduler, int(data_size)
-        self.classes = [str(i) for i in range(self.n_classes)] if classes is None else list(classes)
-        if len(self.classes) != self.n_classes:
-            raise ValueError(f"classes has {len(self.classes)} names; the UNet has {self.n_classes} classes (+1 null)")
-
-    n_classes = property(lambda self: self.unet.config.num_class_embeds - 1, doc="Number of real classes.")
-    null = property(lambda self: self.unet.config.num_class_embeds - 1, doc="Index of the null (unconditional) class.")
+class DDPM(nn.Module):
+    "What every conditional diffusion model here shares: a UNet, its training scheduler, the data's image size, the pixel maps."
     size = property(lambda self: self.unet.config.sample_size, doc="The UNet's resolution.")
     channels = property(lambda self: self.unet.config.in_channels, doc="Image channels.")
     device = property(lambda self: self.unet.device)
-
-    def forward(self, x: Tensor, t: Tensor, y: Tensor) -> Tensor:
-        "The network's prediction (v or ε, as `scheduler.config.prediction_type` says) for noisy `x` at `t` with labels `y`."
-        return self.unet(x, t, class_labels=y).sample
 
     def encode(self, x: Tensor) -> Tensor:
         "uint8 images at the data's size → floats in [−1, 1] at the UNet's size."
@@ -108,6 +104,30 @@ class ClassDDPM(nn.Module):
         "Floats in [−1, 1] at the UNet's size → uint8 images at the data's size."
         if x.shape[-1] != self.data_size: x = F.interpolate(x, size=self.data_size, mode='bilinear')
         return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+class ClassDDPM(DDPM):
+    "A class-conditional UNet (v- or ε-prediction) with its training scheduler, the data's image size and class names."
+    def __init__(self, unet: UNet2DModel, scheduler: DDPMScheduler, data_size: int, classes=None):
+        super().__init__()
+        self.unet, self.scheduler, self.data_size = unet, scheduler, int(data_size)
+        self.classes = [str(i) for i in range(self.n_classes)] if classes is None else list(classes)
+        if len(self.classes) != self.n_classes:
+            raise ValueError(f"classes has {len(self.classes)} names; the UNet has {self.n_classes} classes (+1 null)")
+
+    n_classes = property(lambda self: self.unet.config.num_class_embeds - 1, doc="Number of real classes.")
+    null = property(lambda self: self.unet.config.num_class_embeds - 1, doc="Index of the null (unconditional) class.")
+
+    def forward(self, x: Tensor, t: Tensor, y: Tensor) -> Tensor:
+        "The network's prediction (v or ε, as `scheduler.config.prediction_type` says) for noisy `x` at `t` with labels `y`."
+        return self.unet(x, t, class_labels=y).sample
+
+    def condition(self, labels, n: int | None = None) -> Tensor:
+        "`labels` checked as class ids (one per image if `n` is given): the conditioning `forward` takes."
+        return _check_labels(self, labels, n)
+
+    def uncond(self, y: Tensor, drop: Tensor) -> Tensor:
+        "`y` with the entries where `drop` is true replaced by the null class."
+        return torch.where(drop, self.null, y)
 
 def make_ddpm(data: ImageData, config: str | DiffusionConfig = 'mnist', **overrides) -> ClassDDPM:
     "A freshly initialised `ClassDDPM` for the images and classes of `data`."
@@ -141,7 +161,7 @@ class DiffusionCallback(Callback):
         eps = self._draw(torch.randn, x0.shape)
         t = self._draw(torch.randint, 0, m.scheduler.config.num_train_timesteps, (n,))
         drop = self._draw(torch.rand, n) < self.p_uncond
-        self.learn.xb = (m.scheduler.add_noise(x0, eps, t), t, torch.where(drop, m.null, y))
+        self.learn.xb = (m.scheduler.add_noise(x0, eps, t), t, m.uncond(y, drop))
         v = m.scheduler.config.prediction_type == 'v_prediction'
         self.learn.yb = (m.scheduler.get_velocity(x0, eps, t) if v else eps,)
 
@@ -215,7 +235,7 @@ def guided(model: ClassDDPM, x: Tensor, t, y: Tensor, guidance: float) -> Tensor
     "Classifier-free guidance p_∅ + w·(p_y − p_∅) of the prediction p (v or ε) for `x` at `t`: w = 1 conditional, 0 unconditional."
     t = torch.as_tensor(t, device=x.device).expand(len(x))
     if guidance == 1: return model(x, t, y)
-    null = torch.full_like(y, model.null)
+    null = model.uncond(y, torch.ones(len(y), dtype=torch.bool, device=y.device))
     if guidance == 0: return model(x, t, null)
     ec, eu = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, null])).chunk(2)
     return eu + guidance * (ec - eu)
@@ -256,10 +276,10 @@ def _check_labels(model: ClassDDPM, labels, n: int | None = None) -> Tensor:
     if len(bad): raise ValueError(f"labels={sorted(set(bad.tolist()))} are not class ids of the model; allowed: 0 … {model.n_classes - 1}")
     return y
 
-def sample(model: ClassDDPM, labels, seeds=None, steps: int = 50, guidance: float = 3., bs: int = 256,
+def sample(model: DDPM, labels, seeds=None, steps: int = 50, guidance: float = 3., bs: int = 256,
            pbar: bool = True) -> Tensor:
-    "Sample one uint8 image per class label with DDIM and CFG scale `guidance`; image i from `seeds[i]` (default i)."
-    y = _check_labels(model, labels)
+    "Sample one uint8 image per class label (caption, for a `TextDDPM`) with DDIM and CFG scale `guidance`; image i from `seeds[i]` (default i)."
+    y = model.condition(labels)
     seeds = list(range(len(y)) if seeds is None else seeds)
     if len(seeds) != len(y): raise ValueError(f"seeds has {len(seeds)} entries; expected one per label ({len(y)})")
     check_range('guidance', guidance, 0)
@@ -282,9 +302,9 @@ def _check_images(model: ClassDDPM, images: Tensor) -> Tensor:
 def synthesize(model, images: Tensor, labels, lambdas=(0., .25, .5, .75, 1.), seeds=(0,), steps: int = 50,
                guidance: float = 3., bs: int = 256, pbar: bool = True) -> Tensor:
     "Variants of uint8 `images` at image guidance λ (strength 1 − λ) toward `labels`: uint8 [image, λ, seed, C, H, W]."
-    if not isinstance(model, ClassDDPM): return synthesize_img2img(model, images, labels, lambdas, seeds, steps, guidance, pbar)
+    if not isinstance(model, DDPM): return synthesize_img2img(model, images, labels, lambdas, seeds, steps, guidance, pbar)
     images = _check_images(model, images)
-    y = _check_labels(model, labels, len(images))
+    y = model.condition(labels, len(images))
     lam = torch.tensor([float(check_range('lambdas', float(l), 0, 1)) for l in lambdas], dtype=torch.float64)
     check_range('guidance', guidance, 0); check_range('bs', bs, 1)
     seeds = [int(s) for s in seeds]
@@ -323,3 +343,149 @@ def synthesize_img2img(pipe, images: Tensor, prompts, lambdas=(0., .25, .5, .75,
                  guidance_scale=guidance, generator=gen, output_type='pt').images
         out[i, j, k] = (x[0].clamp(0, 1) * 255).round().to(torch.uint8).cpu()
     return out
+
+# %% ../nbs/30_diffusion.ipynb #d1ab0b08
+def token_states(text: nn.Module, tokens: Tensor) -> Tensor:
+    "Per-token hidden states (n, L, width) of a `vislab.clip.TextEncoder`: its final layer norm's output, read by a forward hook."
+    if not isinstance(getattr(text, 'ln_final', None), nn.LayerNorm):
+        raise TypeError(f"text must be a vislab.clip TextEncoder (a text tower with an `ln_final` layer norm), got a {type(text).__name__}")
+    with activations(text.ln_final) as acts: text(tokens)
+    return acts[0][-1]
+
+def text_unet(cfg: DiffusionConfig, channels: int, cross_dim: int) -> UNet2DConditionModel:
+    "A randomly initialised `UNet2DConditionModel` for `cfg`: cross-attention to the text at the lowest level and the mid block (with `attention`, one level up too)."
+    n = len(cfg.widths)
+    down, up = ['DownBlock2D'] * n, ['UpBlock2D'] * n
+    down[-1], up[0] = 'CrossAttnDownBlock2D', 'CrossAttnUpBlock2D'
+    if cfg.attention and n > 2: down[-2], up[1] = 'CrossAttnDownBlock2D', 'CrossAttnUpBlock2D'
+    return UNet2DConditionModel(sample_size=cfg.size, in_channels=channels, out_channels=channels, block_out_channels=cfg.widths,
+                                layers_per_block=cfg.layers_per_block, down_block_types=tuple(down), up_block_types=tuple(up),
+                                cross_attention_dim=cross_dim, attention_head_dim=min(8, cfg.widths[-1]),
+                                norm_num_groups=min(8, cfg.widths[0]))
+
+class TextDDPM(DDPM):
+    "A caption-conditional UNet attending to the per-token states of a frozen text encoder, with the encoder's tokenizer."
+    def __init__(self, unet: UNet2DConditionModel, scheduler: DDPMScheduler, text: nn.Module, tokenizer, data_size: int = 32):
+        super().__init__()
+        width = text.ln_final.normalized_shape[0]
+        if unet.config.cross_attention_dim != width:
+            raise ValueError(f"the UNet's cross_attention_dim={unet.config.cross_attention_dim} must equal the text encoder's width ({width})")
+        if len(tokenizer) != text.token_embedding.num_embeddings:
+            raise ValueError(f"the tokenizer has {len(tokenizer)} tokens; the text encoder embeds {text.token_embedding.num_embeddings}")
+        self.unet, self.scheduler, self.text, self.tokenizer = unet, scheduler, text.requires_grad_(False).eval(), tokenizer
+        self.data_size = int(data_size)
+
+    def train(self, mode: bool = True):
+        "Train or eval the UNet; the text encoder stays frozen in eval mode."
+        super().train(mode); self.text.eval()
+        return self
+
+    def states(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        "Token states (n, L, width) of token rows `tokens`, trimmed to the longest caption, and their mask (padding 0)."
+        pad = self.tokenizer.pad_token_id
+        tokens = tokens[:, :max(int((tokens != pad).sum(1).max()), 1)]    # causal encoder: padding changes no earlier state
+        with torch.no_grad(): h = token_states(self.text, tokens)
+        return h, (tokens[:, :h.shape[1]] != pad).to(h.dtype)          # the tower may trim padding itself
+
+    def forward(self, x: Tensor, t: Tensor, tokens: Tensor) -> Tensor:
+        "The network's prediction (v or ε) for noisy `x` at `t` with the captions of token rows `tokens`."
+        h, mask = self.states(tokens)
+        return self.unet(x, t, encoder_hidden_states=h, encoder_attention_mask=mask).sample
+
+    def condition(self, captions, n: int | None = None, name: str = 'labels') -> Tensor:
+        "Token rows of `captions` (a string or a list; one per image if `n` is given): the conditioning `forward` takes."
+        caps = [captions] if isinstance(captions, str) else list(captions)
+        if n is not None and len(caps) != n: raise ValueError(f"{name} has {len(caps)} captions; expected one per image ({n})")
+        return self.tokenizer(caps)
+
+    def uncond(self, tokens: Tensor, drop: Tensor) -> Tensor:
+        "`tokens` with the rows where `drop` is true replaced by the empty caption's."
+        empty = self.tokenizer([''], context_length=tokens.shape[1]).to(tokens.device)
+        return torch.where(drop.view(-1, 1), empty, tokens)
+
+def scene_diffusion(n_in: int = 3, n_out: int | None = None, config: str = 'scenes', context_length: int = 32,
+                    embed_dim: int = 64, width: int = 64, layers: int = 2, heads: int = 4, **overrides) -> TextDDPM:
+    "`create_model('scene-diffusion', 3, vocab_size)`: a fresh `TextDDPM` for captioned scenes, with a `TextEncoder` of SceneCLIP's shape."
+    tok = WordTokenizer(vocabulary(), context_length)
+    if n_out is not None and n_out != len(tok):
+        raise ValueError(f"n_out={n_out} must be the scene vocabulary's size with special tokens ({len(tok)})")
+    cfg = get_config(config, **overrides)
+    sched = DDPMScheduler(num_train_timesteps=cfg.timesteps, beta_schedule=cfg.beta_schedule, prediction_type=cfg.prediction)
+    text = TextEncoder(len(tok), embed_dim, context_length, width, layers, heads, tok.eot_token_id)
+    return TextDDPM(text_unet(cfg, n_in, width), sched, text, tok, 32)
+
+register_arch('scene-diffusion', scene_diffusion)
+
+# %% ../nbs/30_diffusion.ipynb #5573c78a
+def caption_dls(images: Tensor, captions: list, tokenizer, valid_images: Tensor, valid_captions: list, bs: int = 64,
+                device=None) -> DataLoaders:
+    "fastai `DataLoaders` of uint8 (image, token row) batches: shuffled training batches, fixed validation ones."
+    check_range('bs', bs, 1)
+    for x, c, s in ((images, captions, 'captions'), (valid_images, valid_captions, 'valid_captions')):
+        if len(x) != len(c): raise ValueError(f"{s} has {len(c)} captions for {len(x)} images: give one caption per image")
+    train = DataLoader(TensorDataset(images, tokenizer(list(captions))), bs=bs, shuffle=True, drop_last=len(images) >= bs)
+    valid = DataLoader(TensorDataset(valid_images, tokenizer(list(valid_captions))), bs=2 * bs)
+    dls = DataLoaders(train, valid, device=pick_device(device))
+    dls.tokenizer, dls.n_in, dls.c, dls.classes = tokenizer, images.shape[1], len(tokenizer), tokenizer.vocab
+    dls.stats, dls.groups = (torch.full((images.shape[1],), .5), torch.full((images.shape[1],), .5)), None   # [0, 1] → [−1, 1]
+    return dls
+
+@register_step
+def text_diffusion_data(state, context_length: int = 32):
+    "Put `caption_dls` of the run's captioned dataset (its first `n_train` pairs) in `state.dls`."
+    data = load_data(state.dataset)
+    if not isinstance(data, CaptionData): raise TypeError(f"dataset {state.dataset!r} has no captions (a CaptionData is needed)")
+    n = len(data.x_train) if state.n_train is None else int(state.n_train)
+    state.dls = caption_dls(data.x_train[:n], data.captions_train[:n], WordTokenizer(vocabulary(), context_length),
+                            data.x_valid, data.captions_valid, state.recipe.bs)
+
+@register_step
+def text_diffusion_model(state, clip: str = 'scenes-clip'):
+    "A fresh `TextDDPM` (the recipe's arch) whose frozen text encoder is zoo image–text model `clip`'s."
+    state.model = create_model(state.recipe.arch, state.dls.n_in, state.dls.c, **state.recipe.arch_kw)
+    state.clip = load_clip(clip)[0]
+    state.model.text.load_state_dict(state.clip.text.state_dict())
+
+@register_step
+def text_diffusion_train(state, epochs: int | None = None, lr: float | None = None):
+    "Fit the UNet with `DiffusionCallback` (caption dropout `p_uncond`) and `EMACallback` by one-cycle; the EMA model becomes `state.model`."
+    cfg = get_config(state.recipe.arch_kw.get('config', 'scenes'), **_overrides(state.recipe.arch_kw))
+    ema = EMACallback(cfg.ema)
+    state.learn = learn = learner(state, [DiffusionCallback(cfg.p_uncond), ema], MSELossFlat(), metrics=[])
+    with quiet(learn, state.progress): learn.fit_one_cycle(epochs or state.epochs, lr or state.recipe.lr)
+    state.model = ema.ema_model.eval()
+
+def _overrides(arch_kw: dict) -> dict:
+    return {k: v for k, v in arch_kw.items() if k in DiffusionConfig.__dataclass_fields__}
+
+@register_step
+def text_diffusion_evaluate(state, n: int = 96, steps: int = 25, guidance: float = 3., seed: int = 123,
+                            attrs=('background', 'colour', 'kind')):
+    "Sample `n` held-out one-object captions; the image–text model's zero-shot accuracy on each attribute of the samples (`accuracy`: their mean) and of the real scenes."
+    s = sample_scenes(n, 1, seed)
+    caps, real = s.captions(seed=seed), render(s)[0]
+    fake = sample(state.model, caps, seeds=range(n), steps=steps, guidance=guidance, pbar=False)
+    tok = WordTokenizer(vocabulary(), state.clip.context_length)
+    res = {}
+    for a in attrs:
+        y, prompts = s.labels(a), attribute_prompts(a, 16)
+        for k, x in (('', fake), ('real_', real)):
+            res[f'{k}{a}'] = float((zero_shot(state.clip, tok, x, prompts).argmax(1) == y).float().mean())
+    res['accuracy'] = sum(res[a] for a in attrs) / len(attrs)
+    res['real_accuracy'] = sum(res[f'real_{a}'] for a in attrs) / len(attrs)
+    if state.learn is not None: res.update(zip(('train_loss', 'valid_loss'), map(float, state.learn.recorder.values[-1][:2])))
+    return res
+
+TEXT_DIFFUSION_STEPS = ('text_diffusion_data', 'text_diffusion_model', 'text_diffusion_train', 'text_diffusion_evaluate')
+SCENES_DIFFUSION_RECIPE = register_recipe(Recipe(
+    'scenes-diffusion', dataset='scene-captions', arch='scene-diffusion', epochs=3, bs=64, lr=2e-3, steps=TEXT_DIFFUSION_STEPS,
+    arch_kw=dict(config='scenes'),
+    description='a caption-conditional DDPM (UNet 16–32–64, cross-attention to SceneCLIP token states) on 20,000 captioned scenes'))
+register_zoo('scenes-diffusion', SCENES_DIFFUSION_RECIPE,
+             description='caption-conditional DDPM at 32×32 on 20,000 captioned 1–2-object scenes, frozen scenes-clip text encoder; 3 epochs')
+
+def load_text_ddpm(name: str = 'scenes-diffusion', train: bool = True, device=None) -> TextDDPM:
+    "Zoo caption-conditional model `name` in eval mode (trained and cached first if needed and `train`)."
+    model = load_zoo(name, train, device)
+    if not isinstance(model, TextDDPM): raise TypeError(f"zoo model {name!r} is a {type(model).__name__}, not a TextDDPM")
+    return model
