@@ -8,6 +8,7 @@ Docs: https://vislab.github.io/vislab/clip.html.md"""
 from __future__ import annotations
 import difflib, math, warnings
 from dataclasses import dataclass, fields
+from typing import Callable  # noqa: F401  (CaptionData's inherited `augment: Callable | None`, read by show_doc)
 import numpy as np, pandas as pd
 import torch
 import torch.nn.functional as F
