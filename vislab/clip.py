@@ -20,7 +20,7 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastai.torch_core import TensorImage, TensorBase
     from fasttransform import Pipeline
 from .core import check_choice, check_range, evaluating, pick_device
-from .data import BatchPrep, ImageData, TensorDL, denorm, load_data, register_dataset, _channel_stats
+from .data import BatchPrep, ImageData, TensorDL, denorm, load_data, normalize, register_dataset, _channel_stats
 from .models import create_model, register_arch
 from .lab import Recipe, register_recipe, register_step, learner, quiet, model as model_step
 from .scenes import ATTRIBUTES, Scenes, edit, render, sample_scenes, scene_set, vocabulary
@@ -379,7 +379,7 @@ def prepare_images(model, images: Tensor) -> Tensor:
     size, mean, std = _image_cfg(model)
     x = images.float() / 255
     if x.shape[-2:] != (size, size): x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=True)
-    return (x - mean[:, None, None]) / std[:, None, None]
+    return normalize(x, (mean, std))
 
 @torch.no_grad()
 def encode_images(model, images: Tensor, bs: int = 256) -> Tensor:

@@ -31,8 +31,8 @@ __all__ = ['DATASETS', 'CIFAR10_ANIMALS', 'ORBIT_CLASSES', 'ImageData', 'random_
            'mnist_augment', 'mnist5k', 'digits', 'data_home', 'cifar10_path', 'cifar10', 'DatasetSpec',
            'register_dataset', 'get_spec', 'load_data', 'list_datasets', 'longtail_counts', 'lt_groups', 'longtail',
            'subset', 'classes_subset', 'register_derived', 'register_longtail', 'register_subset', 'denorm',
-           'BatchPrep', 'LabelledImages', 'TensorDL', 'get_dls', 'VideoData', 'orbit_clips', 'moving_digits',
-           'show_clips']
+           'normalize', 'BatchPrep', 'LabelledImages', 'TensorDL', 'get_dls', 'VideoData', 'orbit_clips',
+           'moving_digits', 'show_clips']
 
 # %% ../nbs/01_data.ipynb #363647ab
 @dataclass(repr=False)
@@ -366,6 +366,11 @@ def denorm(x: Tensor, stats: tuple[Tensor, Tensor]) -> Tensor:
     mean, std = (s.to(x.device)[None, :, None, None] for s in stats)
     return (x * std + mean).clamp(0, 1)
 
+def normalize(x: Tensor, stats) -> Tensor:
+    "Images `x` in [0, 1] normalised by `stats` (per-channel mean, std): the inverse of `denorm`."
+    mean, std = (torch.as_tensor(s, device=x.device)[None, :, None, None] for s in stats)
+    return (x - mean) / std
+
 class BatchPrep(ItemTransform):
     "A `TensorDL`'s batch transform: uint8 images → [0, 1] → `augment(x, gen)` → normalised by `stats`; decodes undo it."
     def __init__(self, stats: tuple[Tensor, Tensor], augment: Callable | None = None):
@@ -374,8 +379,7 @@ class BatchPrep(ItemTransform):
         x, y = b
         x = x.float().div_(255)
         if self.augment is not None: x = self.augment(x, self.gen)
-        mean, std = (s.to(x.device)[None, :, None, None] for s in self.stats)
-        return (x - mean) / std, y
+        return normalize(x, self.stats), y
     def decodes(self, b): return denorm(b[0], self.stats), b[1]
 
 # %% ../nbs/01_data.ipynb #4c07c302

@@ -15,7 +15,7 @@ import vislab
 from . import catalog
 from fastai.losses import LabelSmoothingCrossEntropyFlat
 from .core import check_choice, environment, write_atomic
-from .data import get_dls
+from .data import get_dls, normalize
 from .lab import Recipe, register_step, run_one, save_model, load_model, predict, score, git_commit, train
 
 # %% auto #0
@@ -144,6 +144,4 @@ def model_input(model: torch.nn.Module, x: torch.Tensor, stats=None) -> torch.Te
     if x.dtype != torch.uint8: raise TypeError(f"x must be uint8 images (N×C×H×W), got {x.dtype}")
     x = x.float().div_(255)
     if stats is None: stats = getattr(model, 'zoo_config', {}).get('stats')
-    if stats is None: return x
-    mean, std = (torch.as_tensor(s, device=x.device)[None, :, None, None] for s in stats)
-    return (x - mean) / std
+    return x if stats is None else normalize(x, stats)
