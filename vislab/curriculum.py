@@ -19,14 +19,14 @@ from fastcore.basics import patch
 from .core import check_choice, check_range, write_atomic
 from dataclasses import replace
 import torchvision.transforms.functional as TF
-from .data import DATASETS, ImageData, LabelledImages, TensorDL, load_data, longtail, get_dls, register_derived
+from .data import DATASETS, ImageData, LabelledImages, TensorDL, load_data, longtail, subset, get_dls, register_derived
 from .lab import predict, score
 
 # %% auto #0
 __all__ = ['PACINGS', 'SCHEDULES', 'pacing', 'paced_indices', 'PacingCallback', 'true_class_prob', 'hard_samples',
-           'split_holdout', 'without', 'Pool', 'classifier_scorer', 'load_pool', 'make_pool', 'CurriculumCallback',
-           'plot_schedule', 'generator_home', 'cached_generator', 'hard_data', 'synthetic', 'curriculum', 'degrade',
-           'low_quality', 'evaluate_degraded']
+           'split_holdout', 'without', 'Pool', 'classifier_scorer', 'class_prompts', 'clip_scorer', 'load_pool',
+           'make_pool', 'CurriculumCallback', 'plot_schedule', 'generator_home', 'cached_generator', 'hard_data',
+           'synthetic', 'curriculum', 'degrade', 'low_quality', 'evaluate_degraded']
 
 # %% ../nbs/11_curriculum.ipynb #ddb4cb03
 PACINGS: dict[str, Callable[[float], float]] = {
@@ -146,6 +146,27 @@ class Pool:
 def classifier_scorer(model: torch.nn.Module, stats: tuple[Tensor, Tensor]) -> Callable[[Tensor, Tensor], Tensor]:
     "A filter score for synthetic images: the true-class probability `model` (normalised with `stats`) gives them."
     return lambda x, y: true_class_prob(model, x, y, stats)
+
+def class_prompts(classes, templates=('a photo of the number {}.',)) -> list[list[str]]:
+    "Per class name, its prompt ensemble: every template with `{}` filled by the name."
+    templates = [templates] if isinstance(templates, str) else list(templates)
+    if not templates: raise ValueError("templates is empty: give at least one prompt template with '{}' for the class name")
+    for t in templates:
+        if '{}' not in t: raise ValueError(f"template {t!r} has no '{{}}' where the class name goes")
+    return [[t.format(c) for t in templates] for c in classes]
+
+def clip_scorer(model, tokenizer, prompts: list) -> Callable[[Tensor, Tensor], Tensor]:
+    "DisCL's filter score: the probability an image–text model (open_clip's interface) gives each image's class, softmax over the classes' prompt ensembles."
+    from vislab.clip import check_clip_interface, zero_shot
+    check_clip_interface(model)
+    n = len(prompts)
+    def score(x: Tensor, y: Tensor) -> Tensor:
+        y = torch.as_tensor(y).long()
+        bad = y[(y < 0) | (y >= n)]
+        if len(bad): raise ValueError(f"labels hold class {int(bad[0])}; the prompts name {n} classes, so allowed: 0–{n - 1}")
+        if x.shape[1] == 1: x = x.expand(-1, 3, -1, -1)              # grey images as RGB
+        return zero_shot(model, tokenizer, x, prompts).gather(1, y[:, None])[:, 0]
+    return score
 
 def _save_atomic(obj, path: Path):
     tmp = path.with_name(path.name + '.tmp')
@@ -312,9 +333,10 @@ from .lab import State, register_step, register_recipe, Recipe, model as model_s
 # %% ../nbs/11_curriculum.ipynb #45660748
 @register_step
 def hard_data(state, groups: tuple = ('medium', 'few'), holdout: float = 0.2):
-    "The run's long-tailed data in `state.dls` without a held-out part of its hard images; `state.hard`, `state.holdout`."
+    "The run's (long-tailed, subset) data in `state.dls` without a held-out part of its hard images; `state.hard`, `state.holdout`."
     data = load_data(state.dataset)
     if state.imbalance: data = longtail(data, state.imbalance, state.seed)
+    if state.n_train: data = subset(data, check_range('n_train', state.n_train, data.c, len(data.y_train)), state.seed)
     hard = hard_samples(data, groups)
     keep, held = split_holdout(hard, data.y_train, holdout, state.seed)
     state.data, state.holdout = without(data, held), (data.x_train[held], data.y_train[held])
@@ -327,19 +349,30 @@ def _pool_folder(state, **settings) -> Path:
     key = json.dumps(dict(dataset=state.dataset, imbalance=state.imbalance, seed=state.seed, hard=state.hard[2].tolist(), **settings))
     return generator_home() / 'pools' / hashlib.sha1(key.encode()).hexdigest()[:16]
 
-def _filter_classifier(state, generator: str, scorer: str):
-    "The classifier that scores synthetic images: the zoo's `scorer` ('balanced'), or one trained now on the run's data ('longtail')."
-    if generator == 'balanced':
-        from vislab.zoo import load
-        m = load(scorer)
-        return m, tuple(torch.tensor(s) for s in m.zoo_config['stats'])
-    sub = State(**{**vars(state), 'progress': False})
-    model_step.fn(sub); train.fn(sub, validate=False)
-    return sub.model.eval(), state.dls.train.stats
+def _filter_scorer(state, generator: str, scorer: str, templates: tuple) -> Callable[[Tensor, Tensor], Tensor]:
+    "The filter of synthetic images: zoo model `scorer` — a classifier, or an image–text model read through `templates` — or "
+    "`'open_clip:ARCH[/PRETRAINED]'` ('balanced'); a classifier trained now on the run's data ('longtail')."
+    if generator == 'longtail':
+        sub = State(**{**vars(state), 'progress': False})
+        model_step.fn(sub); train.fn(sub, validate=False)
+        return classifier_scorer(sub.model.eval(), state.dls.train.stats)
+    prompts = lambda: class_prompts(state.dls.classes, templates)
+    if scorer.startswith('open_clip:'):
+        import open_clip
+        arch, _, tag = scorer[len('open_clip:'):].partition('/')
+        m = open_clip.create_model_and_transforms(arch, pretrained=tag or None)[0].eval()
+        return clip_scorer(m, open_clip.get_tokenizer(arch), prompts())
+    from vislab.zoo import load
+    m = load(scorer)
+    if callable(getattr(m, 'encode_image', None)):
+        from vislab.clip import load_clip
+        return clip_scorer(*load_clip(scorer), prompts())
+    return classifier_scorer(m, tuple(torch.tensor(s) for s in m.zoo_config['stats']))
 
 @register_step
 def synthetic(state, generator: str = 'balanced', lambdas: tuple = (0., .25, .5, .75), seeds: tuple = (0, 1),
-              threshold: float = 0.5, steps: int = 25, guidance: float = 3., config: str = 'mnist', scorer: str = 'mnist5k-resnet8'):
+              threshold: float = 0.5, steps: int = 25, guidance: float = 3., config: str = 'mnist', scorer: str = 'mnist5k-resnet8',
+              templates: tuple = ('a photo of the number {}.',)):
     "Variants of `state.hard` at each λ and seed by a generator of the balanced split or of the long-tailed set, filtered; `state.pool`."
     check_choice('generator', generator, ['balanced', 'longtail'])
     root = DATASETS[state.dataset].base or state.dataset             # the generator learns from the clean, balanced set
@@ -347,9 +380,10 @@ def synthetic(state, generator: str = 'balanced', lambdas: tuple = (0., .25, .5,
     if generator == 'balanced': gen = cached_generator(full, f'{root}-{config}', config)
     else: gen = cached_generator(state.data, f'{state.dataset}-lt{state.imbalance:g}-s{state.seed}-{config}', config, len(full.y_train))
     x, y, src = state.hard
-    settings = dict(generator=generator, lambdas=list(lambdas), seeds=list(seeds), steps=steps, guidance=guidance, config=config)
+    settings = dict(generator=generator, lambdas=list(lambdas), seeds=list(seeds), steps=steps, guidance=guidance, config=config,
+                    scorer=scorer, templates=list(templates))                # the stored scores are the scorer's
     folder = _pool_folder(state, **settings)
-    pool = make_pool(gen, x, y, folder, src, lambdas, seeds, classifier_scorer(*_filter_classifier(state, generator, scorer)),
+    pool = make_pool(gen, x, y, folder, src, lambdas, seeds, _filter_scorer(state, generator, scorer, templates),
                      steps=steps, guidance=guidance, pbar=state.progress)
     state.pool = pool.kept(threshold)
     kept = {f'{l:g}': float((pool.at(l).score >= threshold).float().mean()) for l in pool.lambdas}
@@ -422,18 +456,22 @@ register_derived('mnist5k-lowq', 'mnist5k', low_quality,
 # %% ../nbs/11_curriculum.ipynb #e8832bba
 @register_step
 def evaluate_degraded(state, seed: int = 1):
-    "Macro accuracy on validation images with the 'degraded' classes degraded like the training ones (ID); `evaluate` gives OOD."
+    "Macro accuracy on the clean validation images (OOD) and on them with the 'degraded' classes degraded like the training ones (ID)."
     d = load_data(state.dataset)
     bad = torch.isin(d.y_valid, torch.tensor(d.groups['degraded']))
     x = d.x_valid.clone(); x[bad] = degrade(x[bad], seed)
-    r = score(*predict(state.model, state.dls.valid.new(LabelledImages(x, d.y_valid, d.classes))), d.classes, d.groups)
-    return dict(accuracy_id=float(np.nanmean(list(r['per_class'].values()))), accuracy_id_degraded=r['accuracy_degraded'])
+    ood, iid = (score(*predict(state.model, state.dls.valid.new(LabelledImages(v, d.y_valid, d.classes))), d.classes, d.groups)
+                for v in (d.x_valid, x))
+    macro = lambda r: float(np.nanmean(list(r['per_class'].values())))
+    return dict(accuracy_ood=macro(ood), accuracy_id=macro(iid), accuracy_id_degraded=iid['accuracy_degraded'],
+                per_class_id=iid['per_class'])
 
+_LOWQ = dict(dataset='mnist5k-lowq', n_train=1000, epochs=20, bs=64, lr=1e-2)   # 100 digits a class: 500 degraded
 for _r in (
-    Recipe('lowq-baseline', dataset='mnist5k-lowq', epochs=15, steps=(hard_data(groups=('degraded',)), 'model',
+    Recipe('lowq-baseline', **_LOWQ, steps=(hard_data(groups=('degraded',)), 'model',
            train(validate=False), 'evaluate', 'evaluate_degraded'),
-           description='MNIST-5k with classes 5–9 degraded in training; clean (OOD) and degraded (ID) test accuracy'),
-    Recipe('lowq-discl', dataset='mnist5k-lowq', epochs=15, steps=(hard_data(groups=('degraded',)), 'model',
+           description='1,000 MNIST-5k digits with classes 5–9 degraded in training; clean (OOD) and degraded (ID) test accuracy'),
+    Recipe('lowq-discl', **_LOWQ, steps=(hard_data(groups=('degraded',)), 'model',
            synthetic(seeds=(0,)), _fixed, 'evaluate', 'evaluate_degraded'), against=('lowq-baseline',),
            description='DisCL (fixed order) on the degraded images of the low-quality task')):
     register_recipe(_r)
