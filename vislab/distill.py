@@ -20,13 +20,13 @@ from fastcore.basics import patch
 from fastcore.foundation import L
 from .core import check_choice, check_range, evaluating, submodule
 from .mix import MixUp, CutMix
-from .lab import Recipe, register_recipe
-from .zoo import load as zoo_load
+from .lab import Recipe, register_recipe, train
+from .zoo import load as zoo_load, zoo as zoo_step
 
 # %% auto #0
-__all__ = ['FEATURE_LOSSES', 'ADAPTED', 'TEACHER', 'soft_target_loss', 'hard_label_loss', 'kd_loss', 'softened', 'show_softened',
-           'temperature_playground', 'match_size', 'feature_adapter', 'hint_loss', 'pooled_loss', 'attention_map',
-           'attention_loss', 'feature_loss', 'renormalize', 'KDCallback', 'function_matching']
+__all__ = ['FEATURE_LOSSES', 'ADAPTED', 'TEACHER', 'CIFAR_TEACHER', 'soft_target_loss', 'hard_label_loss', 'kd_loss', 'softened',
+           'show_softened', 'temperature_playground', 'match_size', 'feature_adapter', 'hint_loss', 'pooled_loss',
+           'attention_map', 'attention_loss', 'feature_loss', 'renormalize', 'KDCallback', 'function_matching']
 
 # %% ../nbs/12_distill.ipynb #fbd00c4c
 def _check_T(T) -> float: return float(check_range('T', T, 0, lo_open=True))
@@ -304,4 +304,24 @@ for _r in (Recipe('student', **_STUDENT,
                   description=f'Hinton KD (α = 0.9, T = 4) from the zoo teacher {TEACHER} into a ResNet-8 of width 8, 500 digits'),
            Recipe('funmatch', cbs=lambda: function_matching(zoo_load(TEACHER)), against=('student',), **_STUDENT,
                   description='function matching (Beyer et al. 2022): MixUp α = 1, KL only at T = 1, same student')):
+    register_recipe(_r)
+
+# %% ../nbs/12_distill.ipynb #cifar-rec
+CIFAR_TEACHER = 'cifar10-resnet8'
+_CIFAR = dict(dataset='cifar10', n_train=2500, arch='resnet8', arch_kw=dict(width=4), epochs=10, bs=64,
+              steps=('data', 'model', train(validate=False), 'evaluate', 'measure'))
+_HINT = [('features.layer3', 'features.layer3', 'hint')]
+
+for _r in (Recipe('cifar-student', **_CIFAR,
+                  description='ResNet-8 of width 4 alone on 2,500 CIFAR-10 images, 10 epochs: the baseline of the CIFAR KD study'),
+           Recipe('cifar-kd', cbs=lambda: [KDCallback(zoo_load(CIFAR_TEACHER), alpha=.9, T=4.)], against=('cifar-student',), **_CIFAR,
+                  description=f'Hinton KD (α = 0.9, T = 4) from the zoo teacher {CIFAR_TEACHER} (width 16) into a ResNet-8 of width 4'),
+           Recipe('cifar-kd-feat', cbs=lambda: [KDCallback(zoo_load(CIFAR_TEACHER), alpha=.9, T=4., features=_HINT, beta=.5)],
+                  against=('cifar-student',), **_CIFAR,
+                  description='Hinton KD plus a FitNets hint on the last stage (β = 0.5, 1×1 adapter 16 → 64 channels)'),
+           Recipe('cifar-funmatch', cbs=lambda: function_matching(zoo_load(CIFAR_TEACHER)), against=('cifar-student',), **_CIFAR,
+                  description='function matching (Beyer et al. 2022) on CIFAR-10: MixUp α = 1, KL only at T = 1, same student'),
+           Recipe('cifar-teacher', dataset='cifar10', n_train=2500, arch='resnet8', arch_kw=dict(width=16), bs=64,
+                  steps=(zoo_step(name=CIFAR_TEACHER), 'evaluate', 'measure'),
+                  description=f'the zoo teacher {CIFAR_TEACHER} scored on the CIFAR-10 test set beside its students (no training)')):
     register_recipe(_r)

@@ -16,8 +16,8 @@ from .lab import Recipe, register_metric, register_recipe, register_step, evalua
 from .distill import KDCallback
 
 # %% auto #0
-__all__ = ['VIDEO_ARCHS', 'frame_indices', 'frame_encoder', 'LastGRU', 'NetVLAD', 'check_clips', 'VideoNet', 'create_video_model',
-           'video_model', 'video_teacher', 'video_distil']
+__all__ = ['VIDEO_ARCHS', 'VIDEO_KS', 'frame_indices', 'frame_encoder', 'LastGRU', 'NetVLAD', 'check_clips', 'VideoNet',
+           'create_video_model', 'video_model', 'video_teacher', 'video_distil', 'video_recipe']
 
 # %% ../nbs/15_video.ipynb #v06
 def frame_indices(n_frames: int, k: int) -> Tensor:
@@ -135,3 +135,27 @@ register_metric('teacher_accuracy', 'teacher acc', 100, '%')
 register_recipe(Recipe('video-kd', arch='video-gru', arch_kw=dict(k=4), epochs=3, against=('video-student',), **{
     **_VIDEO, 'steps': ('data', video_teacher(), 'video_model', video_distil(), 'evaluate', 'measure')},
     description='fewer-frames distillation: GRU teacher on 16 frames → GRU student on 4 (CE + KL at T = 4 + rep MSE)'))
+
+# %% ../nbs/15_video.ipynb #v38b
+VIDEO_KS = (2, 4, 8)
+_FAMILY = {'video-gru': ('video-student', 'video-kd', 3), 'video-netvlad': ('video-netvlad', 'video-netvlad-kd', 8)}
+
+def video_recipe(arch: str, k: int, kd: bool = False) -> str:
+    "The name of the registered recipe of a student `arch` on `k` frames, distilled from the all-frames GRU teacher if `kd`."
+    check_choice('arch', arch, _FAMILY); check_choice('k', k, VIDEO_KS)
+    base = _FAMILY[arch][int(bool(kd))]
+    return base if k == 4 else f'{base}-k{k}'
+
+def _video_grid_recipe(arch: str, k: int, kd: bool) -> Recipe:
+    scratch, _, epochs = _FAMILY[arch]
+    what = f"{'NetVLAD' if arch == 'video-netvlad' else 'GRU'} student on {k} of 16 frames"
+    steps = ('data', video_teacher(epochs=3), 'video_model', video_distil(), 'evaluate', 'measure') if kd else _VIDEO['steps']
+    return Recipe(video_recipe(arch, k, kd), arch=arch, arch_kw=dict(k=k), epochs=epochs, against=(video_recipe(arch, k),) if kd else (),
+                  **{**_VIDEO, 'steps': steps},
+                  description=f"{what}, {'distilled from the 16-frame GRU teacher (CE + KL at T = 4 + rep MSE)' if kd else 'labels alone'}")
+
+for _a in _FAMILY:
+    for _k in VIDEO_KS:
+        for _kd in (False, True):
+            if video_recipe(_a, _k, _kd) not in ('video-student', 'video-kd', 'video-netvlad'):   # the k = 4 ones above
+                register_recipe(_video_grid_recipe(_a, _k, _kd))
