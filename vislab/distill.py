@@ -6,7 +6,7 @@ Docs: https://vislab.github.io/vislab/distill.html.md"""
 
 # %% ../nbs/12_distill.ipynb #a9f2428f
 from __future__ import annotations
-import warnings
+import math, warnings
 from typing import Callable
 import torch
 import torch.nn.functional as F
@@ -25,8 +25,9 @@ from .zoo import load as zoo_load, zoo as zoo_step
 
 # %% auto #0
 __all__ = ['FEATURE_LOSSES', 'ADAPTED', 'TEACHER', 'CIFAR_TEACHER', 'soft_target_loss', 'hard_label_loss', 'kd_loss', 'softened',
-           'show_softened', 'temperature_playground', 'match_size', 'feature_adapter', 'hint_loss', 'pooled_loss',
-           'attention_map', 'attention_loss', 'feature_loss', 'renormalize', 'KDCallback', 'function_matching']
+           'show_softened', 'temperature_playground', 'tokens_to_map', 'match_size', 'feature_adapter', 'hint_loss',
+           'pooled_loss', 'attention_map', 'attention_loss', 'feature_loss', 'frequency_loss', 'scalekd_loss',
+           'renormalize', 'KDCallback', 'function_matching']
 
 # %% ../nbs/12_distill.ipynb #fbd00c4c
 def _check_T(T) -> float: return float(check_range('T', T, 0, lo_open=True))
@@ -83,11 +84,18 @@ def temperature_playground(logits: Tensor, classes=None, images: Tensor | None =
     return interact(draw, T=FloatLogSlider(value=4., base=10, min=-.5, max=1.5, step=.05))
 
 # %% ../nbs/12_distill.ipynb #41825123
+def tokens_to_map(tokens: Tensor) -> Tensor:
+    "A vision transformer's N×L×D tokens as an N×D×s×s map: the last s² = ⌊√L⌋² tokens on their grid, the first L − s² (class, register) dropped."
+    n, l, d = tokens.shape
+    s = math.isqrt(l)
+    return tokens[:, l - s * s:].transpose(1, 2).reshape(n, d, s, s)
+
 def _as_map(f: Tensor, who: str) -> Tensor:
-    "Features as an N×C×H×W map (an N×C vector becomes N×C×1×1)."
-    if not isinstance(f, Tensor) or f.ndim not in (2, 4):
-        raise ValueError(f"{who} has shape {tuple(getattr(f, 'shape', ()))}; feature losses take N×C×H×W maps or N×C vectors")
-    return f[:, :, None, None] if f.ndim == 2 else f
+    "Features as an N×C×H×W map (an N×C vector becomes N×C×1×1, N×L×D transformer tokens an N×D×s×s map)."
+    if not isinstance(f, Tensor) or f.ndim not in (2, 3, 4):
+        raise ValueError(f"{who} has shape {tuple(getattr(f, 'shape', ()))}; feature losses take N×C×H×W maps, "
+                         "N×L×D tokens or N×C vectors")
+    return f[:, :, None, None] if f.ndim == 2 else tokens_to_map(f) if f.ndim == 3 else f
 
 def match_size(x: Tensor, size) -> Tensor:
     "`x` (N×C×H×W) resized to `size` = (h, w): adaptive average pooling to shrink, bilinear interpolation to grow."
@@ -137,6 +145,21 @@ def feature_loss(kind: str, student_feat: Tensor, teacher_feat: Tensor, adapter:
     "The feature loss `kind` ('hint', 'at' or 'pooled') between a student's and a teacher's features."
     f = FEATURE_LOSSES[check_choice('kind', kind, FEATURE_LOSSES)]
     return f(student_feat, teacher_feat, adapter) if kind in ADAPTED else f(student_feat, teacher_feat)
+
+# %% ../nbs/12_distill.ipynb #scalekd-def
+def frequency_loss(student_feat: Tensor, teacher_feat: Tensor, adapter: nn.Module | None = None) -> Tensor:
+    "ScaleKD's frequency view: MSE between the orthonormal 2-D Fourier transforms of the adapted, resized student map and the teacher's, DC removed."
+    s, t = _as_map(student_feat, 'student_feat'), _as_map(teacher_feat, 'teacher_feat')
+    d = torch.fft.fft2((match_size(_adapted(s, t, adapter), t.shape[-2:]) - t).float(), norm='ortho')
+    d[..., 0, 0] = 0                                                 # the direct component: each channel's mean
+    return d.abs().pow(2).mean()
+
+def scalekd_loss(student_feat: Tensor, teacher_feat: Tensor, adapter: nn.Module | None = None) -> Tensor:
+    "Dual-view feature mimicking (ScaleKD): the spatial hint plus the frequency view, for maps or tokens on either side."
+    return hint_loss(student_feat, teacher_feat, adapter) + frequency_loss(student_feat, teacher_feat, adapter)
+
+FEATURE_LOSSES['scalekd'] = scalekd_loss
+ADAPTED = (*ADAPTED, 'scalekd')
 
 # %% ../nbs/12_distill.ipynb #93002f97
 def renormalize(x: Tensor, src, dst) -> Tensor:

@@ -6,11 +6,12 @@ Docs: https://vislab.github.io/vislab/video.html.md"""
 
 # %% ../nbs/15_video.ipynb #v01
 from __future__ import annotations
+import copy, json
 from functools import partial
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from .core import check_choice, check_range
+from .core import check_choice, check_range, seed_everything
 from .models import register_arch
 from .lab import Recipe, register_metric, register_recipe, register_step, evaluate, train
 from .distill import KDCallback
@@ -115,13 +116,21 @@ for _r in (Recipe('video-teacher', arch='video-gru', epochs=3, **_VIDEO,
     register_recipe(_r)
 
 # %% ../nbs/15_video.ipynb #v38
+_TEACHERS: dict = {}      # trained teachers of this process, by everything that determines them
+
 @register_step
 def video_teacher(state, arch: str = 'video-gru', epochs: int | None = None, **arch_kw):
-    "Train a teacher `arch` on all frames of the run's clips for `epochs` (default: the run's); keep it in `state.teacher`."
-    video_model.fn(state, arch, k=None, **arch_kw)
-    train.fn(state, epochs)
-    state.teacher, acc = state.model, evaluate.fn(state)['accuracy']
-    state.model = state.learn = None
+    "Train a teacher `arch` on all frames of the run's clips for `epochs` (default: the run's); keep it in `state.teacher`, then reseed."
+    key = json.dumps([getattr(state, 'dataset', None) or f'dls-{id(state.dls)}', getattr(state, 'n_train', None), getattr(state, 'imbalance', None), state.seed, arch, epochs or state.epochs, arch_kw,
+                      state.recipe.bs, state.recipe.lr], default=str)
+    if key not in _TEACHERS:
+        video_model.fn(state, arch, k=None, **arch_kw)
+        train.fn(state, epochs)
+        _TEACHERS[key] = state.model.cpu(), evaluate.fn(state)['accuracy']
+        state.model = state.learn = None
+    teacher, acc = _TEACHERS[key]
+    state.teacher = copy.deepcopy(teacher)
+    seed_everything(state.seed)       # the student starts as the same seed's student alone does, cached teacher or not
     return {'teacher_accuracy': acc}
 
 @register_step
