@@ -17,7 +17,8 @@ from .core import check_choice, check_range, evaluating, hooks, submodule
 # %% auto #0
 __all__ = ['RuleReLU', 'relu_backward', 'CAMResult', 'find_layer', 'frozen', 'check_images', 'resolve_targets', 'upsample',
            'normalize', 'BaseCAM', 'GradCAM', 'GradCAMPlusPlus', 'XGradCAM', 'LayerCAM', 'HiResCAM', 'EigenCAM',
-           'ScoreCAM']
+           'ScoreCAM', 'effective_bias', 'FullGrad', 'input_gradient', 'saliency', 'guided_backprop', 'deconvnet',
+           'smoothgrad', 'integrated_gradients', 'guided_gradcam', 'attribution_map']
 
 # %% ../nbs/20_cam.ipynb #3e7900e9
 class _ReLURule(torch.autograd.Function):
@@ -258,3 +259,130 @@ class ScoreCAM(BaseCAM):
             scores[b, k] = out.gather(1, t[b][:, None])[:, 0]
         w = scores.softmax(1)
         return _weighted(w, a), w
+
+# %% ../nbs/20_cam.ipynb #96487533
+def _scaled(t: Tensor, size) -> Tensor:
+    "Each B×C map scaled to [0, 1] by its own min and max, then upsampled to `size` and summed over C."
+    lo, hi = t.amin((2, 3), keepdim=True), t.amax((2, 3), keepdim=True)
+    t = (t - lo) / (hi - lo + 1e-7)
+    if t.shape[-2:] != tuple(size): t = F.interpolate(t, size=tuple(size), mode='bilinear', align_corners=False)
+    return t.sum(1)
+
+def effective_bias(m: nn.Module) -> Tensor:
+    "The bias of a convolution, or the one of a batch norm in eval mode, β − γμ/√(σ²+ε)."
+    if isinstance(m, nn.modules.batchnorm._BatchNorm):
+        if m.running_mean is None: raise ValueError(f"{m} keeps no running statistics, so it is no affine map in eval mode")
+        w = m.weight if m.weight is not None else torch.ones_like(m.running_mean)
+        return (m.bias if m.bias is not None else 0) - m.running_mean * w / torch.sqrt(m.running_var + m.eps)
+    return m.bias
+
+class FullGrad(BaseCAM):
+    "Full-Grad: the input-gradient and bias-gradient maps of every convolution and batch norm with a bias, summed."
+    def __init__(self, model: nn.Module, layer=None):
+        self.model, self.name, self._stack, self._acts = model, 'bias layers', None, None
+        self.layer = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d)) and m.bias is not None]
+
+    def _hook(self, m, i, o):
+        if self._acts is None: return None
+        self._acts.append((m, o))
+        return o.clone()                                 # a following in-place ReLU must not overwrite `o`
+
+    def gradients(self, x: Tensor, targets=None) -> tuple[Tensor, list, Tensor, Tensor]:
+        "∇ₓy, [(∇ of y w.r.t. the layer's output, its effective bias) for each bias layer run], logits, targets."
+        if self._stack is None: raise RuntimeError("use FullGrad in a with block: `with FullGrad(model) as fg: r = fg(x, targets)`")
+        check_images(self.model, x)
+        with evaluating(self.model), frozen(self.model), torch.enable_grad():
+            self._acts = []
+            try:
+                xi = x.detach().requires_grad_()
+                logits = self.model(xi); outs = self._acts
+            finally: self._acts = None
+            t = resolve_targets(targets, logits)
+            gs = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), [xi, *[o for _, o in outs]], allow_unused=True)
+        parts = [(torch.zeros_like(o) if g is None else g, effective_bias(m).detach()) for (m, o), g in zip(outs, gs[1:])]
+        return gs[0], parts, logits.detach(), t
+
+    def __call__(self, x: Tensor, targets=None) -> CAMResult:
+        gx, parts, logits, t = self.gradients(x, targets)
+        size = x.shape[-2:]
+        raw = _scaled((gx * x).abs(), size)
+        for g, b in parts:
+            if g.ndim == 4: raw = raw + _scaled((g * b[None, :, None, None]).abs(), size)
+        return CAMResult(raw, raw, None, t, logits)
+
+# %% ../nbs/20_cam.ipynb #15e275c2
+def _grad(model: nn.Module, x: Tensor, t: Tensor, bs: int = 256) -> Tensor:
+    "∂ score of class `t[i]` / ∂ input for the images `x`, in chunks of `bs` (model already in eval mode and frozen)."
+    out = []
+    with torch.enable_grad():
+        for i in range(0, len(x), bs):
+            xi = x[i:i + bs].detach().requires_grad_()
+            out.append(torch.autograd.grad(model(xi).gather(1, t[i:i + bs, None]).sum(), xi)[0])
+    return torch.cat(out)
+
+def _setup(model, x, targets):
+    check_images(model, x)
+    with torch.inference_mode(), evaluating(model): logits = model(x)
+    return resolve_targets(targets, logits)
+
+def input_gradient(model: nn.Module, x: Tensor, targets=None, rule: str | None = None) -> Tensor:
+    "∂ (score of each image's target class) / ∂ `x`; with `rule` ('guided' or 'deconv') through `relu_backward`."
+    t = _setup(model, x, targets)
+    with evaluating(model), frozen(model), (relu_backward(model, rule) if rule else contextlib.nullcontext()):
+        return _grad(model, x, t)
+
+def saliency(model: nn.Module, x: Tensor, targets=None) -> Tensor:
+    "The absolute input gradient (Simonyan et al. 2014)."
+    return input_gradient(model, x, targets).abs()
+
+def guided_backprop(model: nn.Module, x: Tensor, targets=None) -> Tensor:
+    "Guided backpropagation (Springenberg et al. 2015): only positive signals through ReLUs that were on."
+    return input_gradient(model, x, targets, 'guided')
+
+def deconvnet(model: nn.Module, x: Tensor, targets=None) -> Tensor:
+    "The DeconvNet signal (Zeiler and Fergus 2014): only positive signals back through every ReLU."
+    return input_gradient(model, x, targets, 'deconv')
+
+def smoothgrad(model: nn.Module, x: Tensor, targets=None, n: int = 16, sigma: float = .15, seed: int = 0, bs: int = 256) -> Tensor:
+    "SmoothGrad (Smilkov et al. 2017): the input gradient averaged over `n` noisy copies (σ = `sigma` × each image's range)."
+    check_range('n', n, 1); check_range('sigma', sigma, 0)
+    t = _setup(model, x, targets)
+    g = torch.Generator(device=x.device).manual_seed(seed)
+    scale = sigma * (x.flatten(1).amax(1) - x.flatten(1).amin(1))[:, None, None, None]
+    noisy = (x[None] + scale[None] * torch.randn((n, *x.shape), generator=g, device=x.device, dtype=x.dtype)).flatten(0, 1)
+    with evaluating(model), frozen(model):
+        return _grad(model, noisy, t.repeat(n), bs).view(n, *x.shape).mean(0)
+
+def _quadrature(steps: int, method: str) -> tuple[Tensor, Tensor]:
+    check_range('steps', steps, 2 if method == 'riemann_trapezoid' else 1)
+    if method == 'gausslegendre':
+        a, w = np.polynomial.legendre.leggauss(steps)
+        return torch.tensor(0.5 * (a + 1)), torch.tensor(0.5 * w)
+    w = torch.full((steps,), 1 / (steps - 1), dtype=torch.float64); w[[0, -1]] /= 2
+    return torch.linspace(0, 1, steps, dtype=torch.float64), w
+
+def integrated_gradients(model: nn.Module, x: Tensor, targets=None, baseline: Tensor | None = None, steps: int = 32,
+                         method: str = 'gausslegendre', bs: int = 256, return_delta: bool = False):
+    "Integrated Gradients from `baseline` (default zeros); with `return_delta`, also Σ attributions − (y(x) − y(baseline)) per image."
+    check_choice('method', method, ('gausslegendre', 'riemann_trapezoid'))
+    t = _setup(model, x, targets)
+    base = torch.zeros_like(x) if baseline is None else baseline.to(x).expand_as(x)
+    alphas, w = (v.to(x) for v in _quadrature(steps, method))
+    path = (base[None] + alphas[:, None, None, None, None] * (x - base)[None]).flatten(0, 1)
+    with evaluating(model), frozen(model):
+        g = _grad(model, path, t.repeat(steps), bs).view(steps, *x.shape)
+        attr = (x - base) * (w[:, None, None, None, None] * g).sum(0)
+        if not return_delta: return attr
+        with torch.inference_mode(): ends = model(torch.cat([x, base])).gather(1, t.repeat(2)[:, None])[:, 0]
+    return attr, attr.sum((1, 2, 3)) - (ends[:len(x)] - ends[len(x):])
+
+def guided_gradcam(model: nn.Module, layer: str | nn.Module, x: Tensor, targets=None) -> Tensor:
+    "Guided Grad-CAM: guided backpropagation times the upsampled Grad-CAM map of `layer`."
+    with GradCAM(model, layer) as cam: r = cam(x, targets)
+    return guided_backprop(model, x, r.targets) * r.map[:, None]
+
+def attribution_map(attr: Tensor, reduce: str = 'absmax') -> Tensor:
+    "A B×C×H×W attribution as a B×H×W map: the largest absolute value over channels ('absmax'), their sum ('abssum'), or the signed sum ('sum')."
+    check_choice('reduce', reduce, ('absmax', 'abssum', 'sum'))
+    if attr.ndim != 4: raise ValueError(f"attr must be B×C×H×W, got shape {tuple(attr.shape)}")
+    return attr.abs().amax(1) if reduce == 'absmax' else attr.abs().sum(1) if reduce == 'abssum' else attr.sum(1)
