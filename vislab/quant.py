@@ -19,8 +19,10 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
 from .core import check_choice, check_range, evaluating, swapped, activations
 
 # %% auto #0
-__all__ = ['BITS', 'check_bits', 'qrange', 'qparams', 'fake_quant', 'minmax', 'quantize', 'dorefa_act', 'weight_codes',
-           'truncate', 'dorefa_weight']
+__all__ = ['BITS', 'OBSERVERS', 'INT8_BACKENDS', 'check_bits', 'qrange', 'qparams', 'fake_quant', 'minmax', 'quantize',
+           'dorefa_act', 'weight_codes', 'truncate', 'dorefa_weight', 'Observer', 'MinMaxObserver',
+           'PercentileObserver', 'MSEObserver', 'make_observer', 'fold_bn', 'QuantLayer', 'check_images',
+           'quant_layers', 'calibrate', 'int8_blockers', 'Int8Model', 'to_int8', 'model_size_mb']
 
 # %% ../nbs/14_quant.ipynb #d3e1e420
 BITS = (1, 2, 3, 4, 5, 6, 7, 8, 32)                 # supported bit-widths: integer codes of 1–8 bits; 32 is float
@@ -109,3 +111,185 @@ def dorefa_weight(w: Tensor, bits: int) -> Tensor:
     t = torch.tanh(w)
     r = t / (2 * t.abs().max().clamp_min(1e-12)) + .5
     return _ste(2 * r - 1, truncate(weight_codes(w), bits).to(w.dtype))
+
+# %% ../nbs/14_quant.ipynb #f2d4a844
+class Observer:
+    "Watches a tensor over calibration batches (`observe`) and proposes a range (`range(bits, symmetric)`); per tensor, or per channel along `axis`."
+    def __init__(self, axis: int | None = None): self.axis, self.n = axis, 0
+    def _flat(self, x: Tensor) -> Tensor:
+        x = x.detach().float()
+        return x.reshape(1, -1) if self.axis is None else x.movedim(self.axis, 0).flatten(1)
+    def observe(self, x: Tensor):
+        f = self._flat(x)
+        lo, hi = f.min(1).values, f.max(1).values
+        self.lo, self.hi = (lo, hi) if not self.n else (torch.minimum(self.lo, lo), torch.maximum(self.hi, hi))
+        self.n += f.shape[1]
+        self._keep(f)
+    def _keep(self, f: Tensor): pass
+    def _range(self, bits: int, symmetric: bool) -> tuple[Tensor, Tensor]: return self.lo, self.hi
+    def range(self, bits: int = 8, symmetric: bool = False) -> tuple[Tensor, Tensor]:
+        "The proposed [lo, hi] (scalars per tensor, vectors per channel)."
+        if not self.n: raise ValueError(f"the {type(self).__name__} has observed nothing: calibrate it on at least one batch")
+        lo, hi = self._range(bits, symmetric)
+        return (lo[0], hi[0]) if self.axis is None else (lo, hi)
+    def qparams(self, bits: int = 8, symmetric: bool = False) -> tuple[Tensor, Tensor]:
+        "Scale and zero point of the proposed range."
+        return qparams(*self.range(bits, symmetric), bits, symmetric)
+
+class MinMaxObserver(Observer):
+    "The smallest and largest value seen."
+
+class _Sampling(Observer):
+    "An observer keeping a seeded uniform sample of at most `max_samples` values per channel."
+    def __init__(self, axis: int | None = None, max_samples: int = 2 ** 18, seed: int = 0):
+        super().__init__(axis); self.max_samples, self.gen, self.sample = max_samples, torch.Generator().manual_seed(seed), None
+    def _keep(self, f: Tensor):
+        s = f if self.sample is None else torch.cat([self.sample, f], 1)
+        if s.shape[1] > self.max_samples: s = s[:, torch.randperm(s.shape[1], generator=self.gen)[:self.max_samples]]
+        self.sample = s
+
+class PercentileObserver(_Sampling):
+    "The (100 − p)th and pth percentiles of the values seen."
+    def __init__(self, p: float = 99.99, **kw):
+        super().__init__(**kw); self.p = check_range('p', p, 50, 100, lo_open=True)
+    def _range(self, bits, symmetric):
+        q = torch.quantile(self.sample, torch.tensor([1 - self.p / 100, self.p / 100]), dim=1)
+        return q[0], q[1]
+
+class MSEObserver(_Sampling):
+    "The min–max range shrunk by the factor (of `grid` in (0, 1]) whose fake-quantised sample has the least squared error."
+    def __init__(self, grid: int = 100, **kw): super().__init__(**kw); self.grid = check_range('grid', grid, 1)
+    def _range(self, bits, symmetric):
+        best = torch.full((len(self.lo),), float('inf')); lo, hi = self.lo.clone(), self.hi.clone()
+        for c in torch.arange(1, self.grid + 1) / self.grid:
+            s, z = qparams(self.lo * c, self.hi * c, bits, symmetric)
+            err = (fake_quant(self.sample, s, z, bits, symmetric, axis=0) - self.sample).pow(2).mean(1)
+            better = err < best
+            best, lo, hi = torch.where(better, err, best), torch.where(better, self.lo * c, lo), torch.where(better, self.hi * c, hi)
+        return lo, hi
+
+OBSERVERS = dict(minmax=MinMaxObserver, percentile=PercentileObserver, mse=MSEObserver)
+
+def make_observer(kind: str = 'minmax', **kw) -> Observer:
+    "A fresh observer of `kind` ('minmax', 'percentile', 'mse') with its settings `kw` (e.g. `axis`, `p`)."
+    return OBSERVERS[check_choice('observer', kind, OBSERVERS)](**kw)
+
+# %% ../nbs/14_quant.ipynb #853fea9f
+def _set_module(model: nn.Module, name: str, new: nn.Module):
+    parent, _, leaf = name.rpartition('.')
+    setattr(model.get_submodule(parent) if parent else model, leaf, new)
+
+def fold_bn(model: nn.Module) -> nn.Module:
+    "A copy of `model` in eval mode with every BatchNorm2d that follows a Conv2d folded into it (the norm replaced by Identity)."
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    m = copy.deepcopy(model).eval()
+    mods = dict(m.named_modules())
+    for node in fx.symbolic_trace(m).graph.nodes:
+        if node.op != 'call_module' or not isinstance(mods[node.target], nn.BatchNorm2d): continue
+        prev = node.args[0]
+        if isinstance(prev, fx.Node) and prev.op == 'call_module' and type(mods[prev.target]) is nn.Conv2d and len(prev.users) == 1:
+            _set_module(m, prev.target, fuse_conv_bn_eval(mods[prev.target], mods[node.target]))
+            _set_module(m, node.target, nn.Identity())
+    return m
+
+# %% ../nbs/14_quant.ipynb #93ee5502
+class QuantLayer(nn.Module):
+    "A Conv2d or Linear with weights fake-quantised per output channel (symmetric) and its input per tensor (asymmetric) on an observed range."
+    def __init__(self, layer: nn.Module, bits: int = 8, observer: str = 'minmax', act_bits: int | None = None, **obs_kw):
+        super().__init__()
+        self.layer, self.bits = layer, check_bits(bits, allowed=BITS[:-1])
+        self.act_bits = check_bits(act_bits or bits, 'act_bits', allowed=BITS[:-1])
+        self.observer, self.calibrating = make_observer(observer, **obs_kw), True
+        self.register_buffer('in_scale', torch.tensor(1.)); self.register_buffer('in_zero_point', torch.tensor(0))
+    def freeze(self):
+        "Stop observing: fix the input's scale and zero point from the observer."
+        s, z = self.observer.qparams(self.act_bits)
+        self.in_scale.copy_(s); self.in_zero_point.copy_(z); self.calibrating = False
+    def forward(self, x: Tensor) -> Tensor:
+        if self.calibrating:
+            self.observer.observe(x)
+            return self.layer(x)
+        x = fake_quant(x, self.in_scale, self.in_zero_point, self.act_bits)
+        w = quantize(self.layer.weight, self.bits, symmetric=True, axis=0)
+        if isinstance(self.layer, nn.Linear): return F.linear(x, w, self.layer.bias)
+        return self.layer._conv_forward(x, w, self.layer.bias)
+
+def _first_conv(model: nn.Module) -> nn.Module | None:
+    return next((m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))), None)
+
+def check_images(model: nn.Module, x, size: int | tuple | None = None, arg: str = 'x') -> Tensor:
+    "Calibration images `x` for `model` as float model inputs (uint8 ones through `zoo.model_input`), or a clear error."
+    if not isinstance(x, Tensor): raise TypeError(f"{arg} must be a tensor of images (N×C×H×W), not {type(x).__name__}")
+    if x.ndim != 4: raise ValueError(f"{arg} must be a batch of images N×C×H×W, got shape {tuple(x.shape)}")
+    if len(x) == 0: raise ValueError(f"{arg} is an empty calibration set (shape {tuple(x.shape)}): give at least one image")
+    first = _first_conv(model)
+    c = getattr(first, 'in_channels', None)
+    if c is not None and x.shape[1] != c:
+        raise ValueError(f"{arg} has {x.shape[1]} channel(s) (shape {tuple(x.shape)}) but the model's first layer takes {c}")
+    if size is not None:
+        hw = (size, size) if isinstance(size, int) else tuple(size)
+        if tuple(x.shape[2:]) != hw: raise ValueError(f"{arg} has images of {x.shape[2]}×{x.shape[3]} but the model takes {hw[0]}×{hw[1]}")
+    if x.dtype == torch.uint8:
+        from vislab.zoo import model_input
+        return model_input(model, x)
+    if not x.is_floating_point(): raise TypeError(f"{arg} must be float model inputs or uint8 images, not {x.dtype}")
+    return x
+
+def quant_layers(model: nn.Module) -> list[QuantLayer]: return [m for m in model.modules() if isinstance(m, QuantLayer)]
+
+def calibrate(model: nn.Module, x: Tensor, bits: int = 8, observer: str = 'minmax', act_bits: int | None = None,
+              fold: bool = True, size=None, bs: int = 256, **obs_kw) -> nn.Module:
+    "A fake-quantised copy of `model`: BN folded, weights at `bits` per channel, inputs at `act_bits` (default `bits`) on ranges `observer` proposes from `x`."
+    check_bits(bits, allowed=BITS[:-1]); check_choice('observer', observer, OBSERVERS)
+    x = check_images(model, x, size)
+    q = fold_bn(model) if fold else copy.deepcopy(model).eval()
+    for n, m in list(q.named_modules()):
+        if type(m) in (nn.Conv2d, nn.Linear): _set_module(q, n, QuantLayer(m, bits, observer, act_bits, **obs_kw))
+    dev = next(q.parameters()).device
+    with torch.no_grad():
+        for xb in x.split(bs): q(xb.to(dev))
+    for l in quant_layers(q): l.freeze()
+    return q
+
+# %% ../nbs/14_quant.ipynb #03535c27
+INT8_BACKENDS = tuple(b for b in ('x86', 'fbgemm', 'qnnpack', 'onednn') if b in torch.backends.quantized.supported_engines)
+_INT8_NATIVE = (nn.ReLU, nn.Identity, nn.Flatten, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Dropout, nn.Upsample)
+
+def _int8_modules() -> tuple:
+    from torch.ao.quantization.quantization_mappings import get_default_static_quant_module_mappings
+    return tuple(k for k in get_default_static_quant_module_mappings() if isinstance(k, type)) + _INT8_NATIVE
+
+def int8_blockers(model: nn.Module) -> list[str]:
+    "The leaf layers of `model` ('name (Type)') that torch's int8 backend has no kernel for."
+    ok = _int8_modules()
+    return [f"{n} ({type(m).__name__})" for n, m in model.named_modules()
+            if n and not list(m.children()) and not isinstance(m, ok)]
+
+class Int8Model(nn.Module):
+    "A model converted by torch's int8 backend `backend`, run with that engine selected; float inputs and outputs."
+    def __init__(self, model: nn.Module, backend: str):
+        super().__init__(); self.model, self.backend = model, backend
+        self.device_ = nn.Parameter(torch.empty(0), requires_grad=False)   # int8 weights are no parameters: fastai finds the device here
+    def forward(self, x: Tensor) -> Tensor:
+        with swapped(torch.backends.quantized, engine=self.backend): return self.model(x)
+
+def to_int8(model: nn.Module, x: Tensor, backend: str | None = None, size=None, bs: int = 256) -> Int8Model:
+    "`model` quantised to int8 by torch.fx graph-mode PTQ on `backend` (default: the first of `INT8_BACKENDS`), calibrated on `x`."
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import prepare_fx, convert_fx
+    backend = check_choice('backend', backend or INT8_BACKENDS[0], INT8_BACKENDS)
+    bad = int8_blockers(model)
+    if bad: raise ValueError(f"the int8 backend cannot run these layers of the {type(model).__name__}: {', '.join(bad)}; "
+                             f"it runs {', '.join(sorted({t.__name__ for t in _int8_modules()}))}")
+    x = check_images(model, x, size)
+    with swapped(torch.backends.quantized, engine=backend), warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        m = prepare_fx(copy.deepcopy(model).cpu().eval(), get_default_qconfig_mapping(backend), example_inputs=(x[:1].cpu(),))
+        with torch.no_grad():
+            for xb in x.split(bs): m(xb.cpu())
+        return Int8Model(convert_fx(m), backend).eval()
+
+def model_size_mb(model: nn.Module) -> float:
+    "Size of `model`'s serialised state_dict in MB (10⁶ bytes): what storing it costs."
+    buf = io.BytesIO(); torch.save(model.state_dict(), buf)
+    return buf.tell() / 1e6
