@@ -22,7 +22,9 @@ from .core import check_choice, check_range, evaluating, swapped, activations
 __all__ = ['BITS', 'OBSERVERS', 'INT8_BACKENDS', 'check_bits', 'qrange', 'qparams', 'fake_quant', 'minmax', 'quantize',
            'dorefa_act', 'weight_codes', 'truncate', 'dorefa_weight', 'Observer', 'MinMaxObserver',
            'PercentileObserver', 'MSEObserver', 'make_observer', 'fold_bn', 'QuantLayer', 'check_images',
-           'quant_layers', 'calibrate', 'int8_blockers', 'Int8Model', 'to_int8', 'model_size_mb']
+           'quant_layers', 'calibrate', 'int8_blockers', 'Int8Model', 'to_int8', 'model_size_mb', 'QConv2d',
+           'SwitchBN2d', 'any_precision', 'precisions', 'current_precision', 'set_precision', 'precision', 'soft_ce',
+           'AnyPrecisionCallback']
 
 # %% ../nbs/14_quant.ipynb #d3e1e420
 BITS = (1, 2, 3, 4, 5, 6, 7, 8, 32)                 # supported bit-widths: integer codes of 1–8 bits; 32 is float
@@ -293,3 +295,103 @@ def model_size_mb(model: nn.Module) -> float:
     "Size of `model`'s serialised state_dict in MB (10⁶ bytes): what storing it costs."
     buf = io.BytesIO(); torch.save(model.state_dict(), buf)
     return buf.tell() / 1e6
+
+# %% ../nbs/14_quant.ipynb #c6042af1
+class QConv2d(nn.Conv2d):
+    "A Conv2d running at `bits`: weights `dorefa_weight` (8-bit codes truncated), inputs `dorefa_act`; 32 bits is a plain Conv2d."
+    bits = 32
+    def forward(self, x: Tensor) -> Tensor:
+        if self.bits == 32: return super().forward(x)
+        return self._conv_forward(dorefa_act(x, self.bits), dorefa_weight(self.weight, self.bits), self.bias)
+
+class SwitchBN2d(nn.Module):
+    "One BatchNorm2d per bit-width in `bns` (the Any-Precision paper's dynamic BN); runs the one of `bits`."
+    def __init__(self, num_features: int, bit_widths, **bn_kw):
+        super().__init__()
+        self.bns = nn.ModuleDict({str(b): nn.BatchNorm2d(num_features, **bn_kw) for b in bit_widths})
+        self.register_buffer('bit_widths', torch.tensor(sorted(bit_widths)))
+        self.bits = max(bit_widths)
+    def forward(self, x: Tensor) -> Tensor: return self.bns[str(self.bits)](x)
+
+def any_precision(model: nn.Module, bits=(1, 2, 4, 8, 32)) -> nn.Module:
+    "Make `model` an any-precision network in place: Conv2d (but the first) → `QConv2d`, BatchNorm2d → `SwitchBN2d` over `bits`."
+    bits = [bits] if isinstance(bits, (int, np.integer)) else list(bits)
+    if not bits: raise ValueError(f"bits must be a non-empty list of bit-widths from {', '.join(map(str, BITS))}")
+    bits = sorted({check_bits(b) for b in bits})
+    if any(isinstance(m, (QConv2d, SwitchBN2d)) for m in model.modules()):
+        raise ValueError(f"the {type(model).__name__} is already an any-precision network (bit-widths {precisions(model)})")
+    convs = [n for n, m in model.named_modules() if type(m) is nn.Conv2d]
+    for n in convs[1:]:
+        c = model.get_submodule(n)
+        q = QConv2d(c.in_channels, c.out_channels, c.kernel_size, c.stride, c.padding, c.dilation, c.groups, c.bias is not None,
+                    c.padding_mode).to(c.weight.device)
+        q.load_state_dict(c.state_dict()); _set_module(model, n, q)
+    for n, m in [(n, m) for n, m in model.named_modules() if type(m) is nn.BatchNorm2d]:
+        s = SwitchBN2d(m.num_features, bits, eps=m.eps, momentum=m.momentum).to(m.weight.device)
+        for bn in s.bns.values(): bn.load_state_dict(m.state_dict())
+        _set_module(model, n, s)
+    set_precision(model, max(bits))
+    return model
+
+def precisions(model: nn.Module) -> list[int]:
+    "The bit-widths the any-precision `model` can run at."
+    sw = [m for m in model.modules() if isinstance(m, SwitchBN2d)]
+    if not sw: raise ValueError(f"the {type(model).__name__} is not an any-precision network: make it one with `any_precision`")
+    return sw[0].bit_widths.tolist()
+
+def current_precision(model: nn.Module) -> int:
+    "The bit-width `model` runs at now."
+    precisions(model)
+    return next(m.bits for m in model.modules() if isinstance(m, SwitchBN2d))
+
+def set_precision(model: nn.Module, bits: int) -> nn.Module:
+    "Run every layer of the any-precision `model` at `bits` (one of its `precisions`)."
+    bits = check_bits(bits, allowed=precisions(model))
+    for m in model.modules():
+        if isinstance(m, (QConv2d, SwitchBN2d)): m.bits = bits
+    return model
+
+@contextlib.contextmanager
+def precision(model: nn.Module, bits: int):
+    "`model` at `bits` for the body of a `with` block; its precision is put back on every exit path."
+    old = current_precision(model)
+    set_precision(model, bits)
+    try: yield model
+    finally: set_precision(model, old)
+
+# %% ../nbs/14_quant.ipynb #f6a1d076
+def soft_ce(pred: Tensor, target_logits: Tensor) -> Tensor:
+    "Cross-entropy of `pred` against the softmax of `target_logits` (soft targets)."
+    return -(F.softmax(target_logits, 1) * F.log_softmax(pred, 1)).sum(1).mean()
+
+class AnyPrecisionCallback(Callback):
+    "Train an any-precision model at every bit-width of `bits` (default: all it has) on each batch, losses summed; validate at `valid_bits`."
+    order = 50
+    def __init__(self, bits=None, valid_bits: int | None = None, distill: bool = False):
+        self.bits, self.valid_bits, self.distill, self._old, self._fitting = bits, valid_bits, distill, None, False
+    def _setup(self):
+        allowed = precisions(self.model)
+        self.train_bits = sorted({check_bits(b, 'bits', allowed) for b in (self.bits or allowed)}, reverse=True)
+        self.vbits = check_bits(self.valid_bits or self.train_bits[0], 'valid_bits', allowed)
+        if self._old is None: self._old = current_precision(self.model)
+    def _restore(self):
+        if self._old is not None: set_precision(self.model, self._old)
+        self._old = None
+    def before_fit(self):
+        self._fitting = not hasattr(self.learn, 'lr_finder')
+        self._setup()
+    def after_fit(self): self._restore(); self._fitting = False
+    def before_validate(self): self._setup()
+    def after_validate(self):
+        if not self._fitting: self._restore()
+    def before_batch(self): set_precision(self.model, self.train_bits[0] if self.training else self.vbits)
+    def after_loss(self):
+        if not self.training or len(self.train_bits) == 1: return
+        top, loss = self.pred.detach(), self.learn.loss_grad
+        try:
+            for b in self.train_bits[1:]:
+                set_precision(self.model, b)
+                p = self.model(*self.xb)
+                loss = loss + (soft_ce(p, top) if self.distill else self.learn.loss_func(p, *self.yb))
+        finally: set_precision(self.model, self.train_bits[0])
+        self.learn.loss_grad = loss
