@@ -331,12 +331,12 @@ for _r in (Recipe('student', **_STUDENT,
 
 # %% ../nbs/12_distill.ipynb #cifar-rec
 CIFAR_TEACHER = 'cifar10-resnet8'
-_CIFAR = dict(dataset='cifar10', n_train=2500, arch='resnet8', arch_kw=dict(width=4), epochs=10, bs=64,
+_CIFAR = dict(dataset='cifar10', n_train=2500, arch='resnet8', arch_kw=dict(width=4), epochs=8, bs=64,
               steps=('data', 'model', train(validate=False), 'evaluate', 'measure'))
 _HINT = [('features.layer3', 'features.layer3', 'hint')]
 
 for _r in (Recipe('cifar-student', **_CIFAR,
-                  description='ResNet-8 of width 4 alone on 2,500 CIFAR-10 images, 10 epochs: the baseline of the CIFAR KD study'),
+                  description='ResNet-8 of width 4 alone on 2,500 CIFAR-10 images, 8 epochs: the baseline of the CIFAR KD study'),
            Recipe('cifar-kd', cbs=lambda: [KDCallback(zoo_load(CIFAR_TEACHER), alpha=.9, T=4.)], against=('cifar-student',), **_CIFAR,
                   description=f'Hinton KD (α = 0.9, T = 4) from the zoo teacher {CIFAR_TEACHER} (width 16) into a ResNet-8 of width 4'),
            Recipe('cifar-kd-feat', cbs=lambda: [KDCallback(zoo_load(CIFAR_TEACHER), alpha=.9, T=4., features=_HINT, beta=.5)],
