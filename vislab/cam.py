@@ -13,15 +13,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from .core import check_choice, check_range, evaluating, hooks, submodule
-from .zoo import model_input
+from .zoo import model_input, zoo as zoo_step
+from .lab import Recipe, mean_ci, register_recipe, register_step
+from .data import load_data
+from .models import reset_weights
 
 # %% auto #0
-__all__ = ['CAMS', 'ATTRIBUTIONS', 'METHODS', 'RuleReLU', 'relu_backward', 'CAMResult', 'find_layer', 'frozen', 'check_images',
-           'resolve_targets', 'upsample', 'normalize', 'BaseCAM', 'GradCAM', 'GradCAMPlusPlus', 'XGradCAM', 'LayerCAM',
-           'HiResCAM', 'EigenCAM', 'ScoreCAM', 'effective_bias', 'FullGrad', 'input_gradient', 'saliency',
-           'guided_backprop', 'deconvnet', 'smoothgrad', 'integrated_gradients', 'guided_gradcam', 'attribution_map',
-           'explain', 'class_prob', 'pixel_order', 'replace_pixels', 'blur', 'perturbation_curves', 'class_logits',
-           'auc', 'linear_impute', 'road_curves', 'faithfulness']
+__all__ = ['CAMS', 'ATTRIBUTIONS', 'METHODS', 'SANITY_METHODS', 'SCORES', 'RuleReLU', 'relu_backward', 'CAMResult', 'find_layer',
+           'frozen', 'check_images', 'resolve_targets', 'upsample', 'normalize', 'BaseCAM', 'GradCAM',
+           'GradCAMPlusPlus', 'XGradCAM', 'LayerCAM', 'HiResCAM', 'EigenCAM', 'ScoreCAM', 'effective_bias', 'FullGrad',
+           'input_gradient', 'saliency', 'guided_backprop', 'deconvnet', 'smoothgrad', 'integrated_gradients',
+           'guided_gradcam', 'attribution_map', 'explain', 'class_prob', 'pixel_order', 'replace_pixels', 'blur',
+           'perturbation_curves', 'class_logits', 'auc', 'linear_impute', 'road_curves', 'faithfulness',
+           'rank_correlation', 'sanity_check', 'cam_faithfulness']
 
 # %% ../nbs/20_cam.ipynb #3e7900e9
 class _ReLURule(torch.autograd.Function):
@@ -514,3 +518,49 @@ def faithfulness(model: nn.Module, x: Tensor, maps: Tensor, targets=None, steps:
     pc, rd = perturbation_curves(model, x, maps, targets, steps, seed=seed), road_curves(model, x, maps, targets, percents, seed=seed)
     morf, lerf = rd['morf'].mean(1), rd['lerf'].mean(1)
     return dict(deletion=auc(pc['deletion']), insertion=auc(pc['insertion']), road_morf=morf, road_lerf=lerf, road=(lerf - morf) / 2)
+
+# %% ../nbs/20_cam.ipynb #082e546c
+def rank_correlation(a: Tensor, b: Tensor) -> Tensor:
+    "Spearman rank correlation of each pair of B×… maps (tied values share their mean rank)."
+    from scipy.stats import spearmanr
+    a, b = a.flatten(1).double().cpu().numpy(), b.flatten(1).double().cpu().numpy()
+    return torch.tensor([0. if np.ptp(u) == 0 or np.ptp(v) == 0 else spearmanr(u, v).statistic for u, v in zip(a, b)])
+
+def sanity_check(model: nn.Module, x: Tensor, targets: Tensor, methods, stages, layer: str | None = None, seed: int = 0) -> dict:
+    "Per method, per stage (top first): the mean rank correlation between the trained model's maps and those after re-initialising every stage down to it."
+    import copy
+    for s in stages: find_layer(model, s, 'stages')
+    ref = {m: explain(model, m, x, targets, layer, seed) for m in methods}
+    rand, out = copy.deepcopy(model), {m: {} for m in methods}
+    torch.manual_seed(seed)
+    for s in stages:
+        reset_weights(find_layer(rand, s, 'stages'))
+        for m in methods: out[m][s] = float(rank_correlation(ref[m], explain(rand, m, x, targets, layer, seed)).mean())
+    return out
+
+# %% ../nbs/20_cam.ipynb #ea9e7433
+SANITY_METHODS = ('gradcam', 'layercam', 'eigencam', 'fullgrad', 'saliency', 'guided_backprop', 'integrated_gradients')
+SCORES = {'deletion': False, 'insertion': True, 'road_morf': False, 'road_lerf': True, 'road': True}  # higher is better?
+
+@register_step
+def cam_faithfulness(state, n_images: int = 100, layer: str = 'features.layer3', methods=tuple(METHODS), steps: int = 16,
+                     percents=(10, 30, 50, 70, 90), sanity_images: int = 32,
+                     stages=('head', 'features.layer3', 'features.layer2', 'features.layer1', 'features.stem'),
+                     sanity_methods=SANITY_METHODS):
+    "Faithfulness of every method on `n_images` test images (mean and 95% interval over images), and the cascading-randomisation sanity check."
+    for m in (*methods, *sanity_methods): check_choice('methods', m, METHODS)
+    data = load_data(state.dataset)
+    idx = torch.randperm(len(data.x_valid), generator=torch.Generator().manual_seed(state.seed))[:n_images]
+    model = state.model.eval()
+    x = model_input(model, data.x_valid[idx].to(next(model.parameters()).device))
+    t = class_logits(model, x).argmax(1)
+    out = {}
+    for m in methods:
+        f = faithfulness(model, x, explain(model, m, x, t, layer, state.seed), t, steps, percents, state.seed)
+        for k, v in f.items(): out[f'{m}.{k}'], out[f'{m}.{k}_ci95'] = mean_ci(v.tolist())
+    sc = sanity_check(model, x[:sanity_images], t[:sanity_images], sanity_methods, stages, layer, state.seed)
+    out.update({f'sanity.{m}.{s}': v for m, d in sc.items() for s, v in d.items()})
+    return out
+
+register_recipe(Recipe('cam-faithfulness', dataset='cifar10', bs=256, steps=(zoo_step(name='cifar10-resnet8'), 'evaluate', cam_faithfulness()),
+                       description='CAMs and attributions of the zoo CIFAR-10 ResNet-8: deletion, insertion, ROAD, sanity check'))
