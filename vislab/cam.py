@@ -24,8 +24,8 @@ __all__ = ['CAMS', 'ATTRIBUTIONS', 'METHODS', 'SANITY_METHODS', 'SCORES', 'RuleR
            'GradCAMPlusPlus', 'XGradCAM', 'LayerCAM', 'HiResCAM', 'EigenCAM', 'ScoreCAM', 'effective_bias', 'FullGrad',
            'input_gradient', 'saliency', 'guided_backprop', 'deconvnet', 'smoothgrad', 'integrated_gradients',
            'guided_gradcam', 'attribution_map', 'explain', 'class_prob', 'pixel_order', 'replace_pixels', 'blur',
-           'perturbation_curves', 'class_logits', 'auc', 'linear_impute', 'road_curves', 'faithfulness',
-           'rank_correlation', 'sanity_check', 'cam_faithfulness']
+           'perturbation_curves', 'class_logits', 'auc', 'linear_impute', 'road_curves', 'faithfulness', 'show_maps',
+           'cam_explorer', 'rank_correlation', 'sanity_check', 'cam_faithfulness']
 
 # %% ../nbs/20_cam.ipynb #3e7900e9
 class _ReLURule(torch.autograd.Function):
@@ -116,16 +116,18 @@ def resolve_targets(targets, logits: Tensor) -> Tensor:
     if len(t) and (t.min() < 0 or t.max() >= C):
         bad = t[(t < 0) | (t >= C)].unique().tolist()
         raise ValueError(f"targets {bad} out of range: the model has {C} classes (0..{C - 1})")
-    return t.long().to(logits.device)
+    return t.long().to(logits.device).clone()   # a normal tensor even if made under inference_mode
 
 def upsample(maps: Tensor, size) -> Tensor:
     "B×h×w `maps` bilinearly resized to `size` (half-pixel centres, as OpenCV's `resize`)."
     return F.interpolate(maps[:, None], size=tuple(size), mode='bilinear', align_corners=False)[:, 0]
 
 def normalize(maps: Tensor, eps: float = 1e-7) -> Tensor:
-    "The display step: each map shifted to start at 0 and divided by its maximum (+`eps`), so it spans [0, 1]."
+    "The display step: each map shifted to start at 0 and divided by its maximum (+`eps`), so it spans [0, 1]; a constant map gives 0."
     m = maps - maps.flatten(1).amin(1)[:, None, None]
-    return m / (m.flatten(1).amax(1)[:, None, None] + eps)
+    top = m.flatten(1).amax(1)[:, None, None]
+    flat = top <= 1e-6 * maps.flatten(1).abs().amax(1)[:, None, None]   # constant but for rounding (a 1×1 map upsampled)
+    return torch.where(flat, 0., m / (top + eps))
 
 # %% ../nbs/20_cam.ipynb #c74b2c76
 class BaseCAM:
@@ -518,6 +520,59 @@ def faithfulness(model: nn.Module, x: Tensor, maps: Tensor, targets=None, steps:
     pc, rd = perturbation_curves(model, x, maps, targets, steps, seed=seed), road_curves(model, x, maps, targets, percents, seed=seed)
     morf, lerf = rd['morf'].mean(1), rd['lerf'].mean(1)
     return dict(deletion=auc(pc['deletion']), insertion=auc(pc['insertion']), road_morf=morf, road_lerf=lerf, road=(lerf - morf) / 2)
+
+# %% ../nbs/20_cam.ipynb #e8b94a50
+def _picture(img: Tensor):
+    a = img.permute(1, 2, 0).cpu().numpy()
+    return (a[..., 0], 'gray') if a.shape[-1] == 1 else (a, None)
+
+def show_maps(images: Tensor, maps: dict, alpha: float = .5, size: float = 1.2, cmap: str = 'jet', titles=None):
+    "A grid: one row per uint8 C×H×W image, its picture, then each of the named B×H×W `maps` (normalised) over it."
+    import matplotlib.pyplot as plt
+    n, k = len(images), len(maps)
+    fig, axs = plt.subplots(n, k + 1, figsize=(size * (k + 1), size * n), dpi=72, squeeze=False)
+    for i in range(n):
+        pic, gray = _picture(images[i])
+        axs[i, 0].imshow(pic, cmap=gray)
+        if titles is not None: axs[i, 0].set_title(str(titles[i]), fontsize=7)
+        for j, (name, m) in enumerate(maps.items()):
+            axs[i, j + 1].imshow(pic, cmap=gray)
+            axs[i, j + 1].imshow(normalize(m[i:i + 1].float())[0].cpu(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+            if i == 0: axs[i, j + 1].set_title(name, fontsize=7)
+    for ax in axs.flat: ax.axis('off')
+    fig.tight_layout()
+    return fig
+
+def cam_explorer(model: nn.Module, images: Tensor, layers=None, classes=None, prep: Callable = model_input):
+    "An ipywidgets explorer of `model`'s maps for uint8 `images`: image, layer, class and method; the shown map is in `.map`."
+    import ipywidgets as W, matplotlib.pyplot as plt
+    if not isinstance(images, Tensor) or images.dtype != torch.uint8 or images.ndim != 4:
+        raise ValueError("images must be a uint8 N×C×H×W tensor (the explorer prepares them with `prep`)")
+    layers = list(layers or [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)])
+    for l in layers: find_layer(model, l, 'layers')
+    dev = next(model.parameters()).device
+    n_out = class_logits(model, prep(model, images[:1].to(dev))).shape[1]
+    names = list(classes or getattr(model, 'zoo_config', {}).get('classes') or range(n_out))
+    img = W.IntSlider(0, 0, len(images) - 1, description='image')
+    cls = W.Dropdown(options=[('predicted', -1)] + [(str(c), i) for i, c in enumerate(names)], value=-1, description='class')
+    layer = W.Dropdown(options=layers, value=layers[-1], description='layer')
+    method = W.Dropdown(options=METHODS, value='gradcam', description='method')
+    out = W.Output()
+    box = W.VBox([W.HBox([img, cls]), W.HBox([layer, method]), out])
+    def update(*_):
+        x = prep(model, images[img.value:img.value + 1].to(dev))
+        p = class_logits(model, x).softmax(1)[0]
+        t = int(p.argmax()) if cls.value < 0 else cls.value
+        box.map = explain(model, method.value, x, torch.tensor([t]), layer.value)[0]
+        with out:
+            out.clear_output(wait=True)
+            fig = show_maps(images[img.value:img.value + 1], {method.value: box.map[None]}, size=2.5,
+                            titles=[f"{names[t]} p={p[t]:.2f}"])
+            plt.show(); plt.close(fig)
+    for w in (img, cls, layer, method): w.observe(update, 'value')
+    box.update = update
+    update()
+    return box
 
 # %% ../nbs/20_cam.ipynb #082e546c
 def rank_correlation(a: Tensor, b: Tensor) -> Tensor:
