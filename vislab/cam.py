@@ -598,8 +598,8 @@ SANITY_METHODS = ('gradcam', 'layercam', 'eigencam', 'fullgrad', 'saliency', 'gu
 SCORES = {'deletion': False, 'insertion': True, 'road_morf': False, 'road_lerf': True, 'road': True}  # higher is better?
 
 @register_step
-def cam_faithfulness(state, n_images: int = 100, layer: str = 'features.layer3', methods=tuple(METHODS), steps: int = 16,
-                     percents=(10, 30, 50, 70, 90), sanity_images: int = 32,
+def cam_faithfulness(state, n_images: int = 50, layer: str = 'features.layer3', methods=tuple(METHODS), steps: int = 16,
+                     percents=(10, 30, 50, 70, 90), sanity_images: int = 16,
                      stages=('head', 'features.layer3', 'features.layer2', 'features.layer1', 'features.stem'),
                      sanity_methods=SANITY_METHODS):
     "Faithfulness of every method on `n_images` test images (mean and 95% interval over images), and the cascading-randomisation sanity check."
