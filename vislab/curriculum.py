@@ -20,7 +20,7 @@ from .core import check_choice, check_range, write_atomic
 from dataclasses import replace
 import torchvision.transforms.functional as TF
 from .data import DATASETS, ImageData, LabelledImages, TensorDL, load_data, longtail, subset, get_dls, register_derived
-from .lab import predict, score
+from .lab import predict, score, register_metric
 
 # %% auto #0
 __all__ = ['PACINGS', 'SCHEDULES', 'pacing', 'paced_indices', 'PacingCallback', 'true_class_prob', 'hard_samples',
@@ -425,7 +425,9 @@ for _r in (
     Recipe('c10lt-synthetic', steps=('hard_data', 'model', _c10gen, curriculum(schedule='all', validate=False), 'evaluate'),
            against=('c10lt-baseline',), **_C10LT, description='long-tailed CIFAR-10 + every synthetic level at once (GPU)'),
     Recipe('c10lt-discl', steps=('hard_data', 'model', _c10gen, _fixed, 'evaluate'), against=('c10lt-baseline',), **_C10LT,
-           description='DisCL, fixed synthetic→real order, on long-tailed CIFAR-10 (GPU)')):
+           description='DisCL, fixed synthetic→real order, on long-tailed CIFAR-10 (GPU)'),
+    Recipe('c10lt-adaptive', steps=('hard_data', 'model', _c10gen, curriculum(schedule='adaptive', validate=False), 'evaluate'),
+           against=('c10lt-baseline',), **_C10LT, description='DisCL, adaptive choice of λ per stage, on long-tailed CIFAR-10 (GPU)')):
     register_recipe(_r)
 
 # %% ../nbs/11_curriculum.ipynb #0f5f9fce
@@ -465,6 +467,10 @@ def evaluate_degraded(state, seed: int = 1):
     macro = lambda r: float(np.nanmean(list(r['per_class'].values())))
     return dict(accuracy_ood=macro(ood), accuracy_id=macro(iid), accuracy_id_degraded=iid['accuracy_degraded'],
                 per_class_id=iid['per_class'])
+
+for _n, _l in [('accuracy_ood', 'OOD'), ('accuracy_id', 'ID'), ('accuracy_clean', 'clean'), ('accuracy_degraded', 'degraded'),
+               ('accuracy_id_degraded', 'ID degraded')]:
+    register_metric(_n, _l, 100, '%')
 
 _LOWQ = dict(dataset='mnist5k-lowq', n_train=1000, epochs=20, bs=64, lr=1e-2)   # 100 digits a class: 500 degraded
 for _r in (
