@@ -19,12 +19,14 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
 from .core import check_choice, check_range, evaluating, swapped, activations
 
 # %% auto #0
-__all__ = ['BITS', 'OBSERVERS', 'INT8_BACKENDS', 'check_bits', 'qrange', 'qparams', 'fake_quant', 'minmax', 'quantize',
-           'dorefa_act', 'weight_codes', 'truncate', 'dorefa_weight', 'Observer', 'MinMaxObserver',
+__all__ = ['BITS', 'OBSERVERS', 'INT8_BACKENDS', 'DOMAINS', 'AP_BITS', 'check_bits', 'qrange', 'qparams', 'fake_quant', 'minmax',
+           'quantize', 'dorefa_act', 'weight_codes', 'truncate', 'dorefa_weight', 'Observer', 'MinMaxObserver',
            'PercentileObserver', 'MSEObserver', 'make_observer', 'fold_bn', 'QuantLayer', 'check_images',
            'quant_layers', 'calibrate', 'int8_blockers', 'Int8Model', 'to_int8', 'model_size_mb', 'QConv2d',
            'SwitchBN2d', 'any_precision', 'precisions', 'current_precision', 'set_precision', 'precision', 'soft_ce',
-           'AnyPrecisionCallback']
+           'AnyPrecisionCallback', 'to_domain', 'domains_for', 'calibration_set', 'stage_names', 'gram_stats',
+           'gram_similarity', 'accuracy_of', 'cross_domain', 'rank_correlation', 'evaluate_bits', 'ap_resnet8',
+           'cross_calibrate', 'weight_histograms', 'accuracy_by_bits', 'show_by_bits', 'bit_explorer']
 
 # %% ../nbs/14_quant.ipynb #d3e1e420
 BITS = (1, 2, 3, 4, 5, 6, 7, 8, 32)                 # supported bit-widths: integer codes of 1–8 bits; 32 is float
@@ -265,7 +267,7 @@ def int8_blockers(model: nn.Module) -> list[str]:
     "The leaf layers of `model` ('name (Type)') that torch's int8 backend has no kernel for."
     ok = _int8_modules()
     return [f"{n} ({type(m).__name__})" for n, m in model.named_modules()
-            if n and not list(m.children()) and not isinstance(m, ok)]
+            if n and not list(m.children()) and type(m) not in ok]     # exact types: a subclass may compute otherwise
 
 class Int8Model(nn.Module):
     "A model converted by torch's int8 backend `backend`, run with that engine selected; float inputs and outputs."
@@ -395,3 +397,209 @@ class AnyPrecisionCallback(Callback):
                 loss = loss + (soft_ce(p, top) if self.distill else self.learn.loss_func(p, *self.yb))
         finally: set_precision(self.model, self.train_bits[0])
         self.learn.loss_grad = loss
+
+# %% ../nbs/14_quant.ipynb #453bb4e1
+_LUMA = torch.tensor([.299, .587, .114])
+
+def to_domain(x: Tensor, channels: int, size: int) -> Tensor:
+    "uint8 images `x` converted to `channels` (grey by luma, colour by repetition) and `size`×`size` (bilinear, antialiased)."
+    if x.dtype != torch.uint8 or x.ndim != 4: raise ValueError(f"x must be uint8 images N×C×H×W, got {x.dtype} of shape {tuple(x.shape)}")
+    f = x.float()
+    if f.shape[1] != channels:
+        if channels == 1 and f.shape[1] == 3: f = (f * _LUMA[None, :, None, None]).sum(1, keepdim=True)
+        elif channels == 3 and f.shape[1] == 1: f = f.expand(-1, 3, -1, -1)
+        else: raise ValueError(f"cannot convert {f.shape[1]}-channel images to {channels} channels (1 ↔ 3 only)")
+    if tuple(f.shape[2:]) != (size, size): f = F.interpolate(f, size=(size, size), mode='bilinear', antialias=True, align_corners=False)
+    return f.round().clamp(0, 255).to(torch.uint8)
+
+DOMAINS = ('own', 'own-inverted', 'own-shuffled', 'mnist5k', 'digits', 'cifar10', 'scenes', 'noise-uniform', 'noise-gauss')
+
+def domains_for(source: str) -> list[str]:
+    "The calibration domains for a model of `source`: `DOMAINS` without the source's own name (it is 'own')."
+    return [d for d in DOMAINS if d != source]
+
+def _pick(x: Tensor, n: int, g: torch.Generator) -> Tensor: return x[torch.randperm(len(x), generator=g)[:n]]
+
+def calibration_set(domain: str, source: str = 'mnist5k', n: int = 256, seed: int = 0) -> Tensor:
+    "`n` uint8 images of `domain` (see `DOMAINS`) in the shape of `source`'s images, drawn with `seed`."
+    from vislab.data import load_data
+    check_choice('domain', domain, domains_for(source)); check_range('n', n, 1)
+    src, g = load_data(source), torch.Generator().manual_seed(seed)
+    c, s = src.n_in, src.size
+    if domain.startswith('own'):
+        x = _pick(src.x_train, n, g)
+        if domain == 'own-inverted': x = 255 - x
+        if domain == 'own-shuffled':
+            flat = x.flatten(2)
+            x = torch.stack([f[:, torch.randperm(f.shape[1], generator=g)] for f in flat]).view_as(x)
+        return x
+    if domain == 'noise-uniform': return torch.randint(0, 256, (n, c, s, s), generator=g, dtype=torch.uint8)
+    if domain == 'noise-gauss':
+        v = src.x_train[:1000].float()
+        m, sd = v.mean((0, 2, 3)), v.std((0, 2, 3))
+        return (torch.randn(n, c, s, s, generator=g) * sd[None, :, None, None] + m[None, :, None, None]).round().clamp(0, 255).to(torch.uint8)
+    if domain == 'scenes':
+        from vislab.scenes import scene_set
+        return to_domain(scene_set(n, seed=seed, n_objects=(1, 3)).images, c, s)
+    return to_domain(_pick(load_data(domain).x_train, n, g), c, s)
+
+# %% ../nbs/14_quant.ipynb #cea24b72
+def stage_names(model: nn.Module) -> list[str]:
+    "The layers whose outputs `gram_stats` uses by default: the children of `model.features` (or of the model)."
+    root = getattr(model, 'features', model)
+    pre = 'features.' if root is not model else ''
+    return [pre + n for n, _ in root.named_children()]
+
+def gram_stats(model: nn.Module, x: Tensor, layers=None, bs: int = 256) -> dict[str, Tensor]:
+    "Mean Gram matrix F Fᵀ / HW of the feature maps at each of `layers` (default `stage_names`) over the model inputs `x`."
+    from vislab.core import submodule
+    names = list(layers or stage_names(model))
+    mods = [submodule(model, n) for n in names]
+    sums = {n: 0. for n in names}
+    with evaluating(model), torch.no_grad():
+        for xb in x.split(bs):
+            with activations(mods, detach=True) as acts: model(xb)
+            for n, a in zip(names, acts):
+                f = a[0].flatten(2)
+                sums[n] = sums[n] + (f @ f.transpose(1, 2)).sum(0) / f.shape[2]
+    return {n: s / len(x) for n, s in sums.items()}
+
+def gram_similarity(a: dict, b: dict) -> float:
+    "Cosine similarity of the Gram matrices of two sets, averaged over their layers."
+    if set(a) != set(b): raise ValueError(f"the two Gram statistics have different layers: {sorted(a)} vs {sorted(b)}")
+    return float(np.mean([F.cosine_similarity(a[n].flatten(), b[n].flatten(), 0) for n in a]))
+
+# %% ../nbs/14_quant.ipynb #7a720008
+def accuracy_of(model: nn.Module, x: Tensor, y: Tensor, bs: int = 500) -> float:
+    "Top-1 accuracy of `model` on model inputs `x` and labels `y`."
+    with evaluating(model), torch.no_grad():
+        return float(sum((model(xb).argmax(1) == yb).sum() for xb, yb in zip(x.split(bs), y.split(bs))) / len(y))
+
+def cross_domain(model: nn.Module, source: str, domains=None, bits=(8, 4, 3), n: int = 256, seed: int = 0,
+                 observer: str = 'minmax', n_valid: int | None = None) -> pd.DataFrame:
+    "Accuracy on `source`'s validation images of `model` calibrated on each domain at each bit-width, with each domain's Gram similarity to the source."
+    from vislab.data import load_data
+    from vislab.zoo import model_input
+    data = load_data(source)
+    xv, yv = model_input(model, data.x_valid[:n_valid]), data.y_valid[:n_valid]
+    ref = gram_stats(model, model_input(model, data.x_valid[:512]))
+    rows = [dict(domain='float', bits=32, accuracy=accuracy_of(model, xv, yv), gram_similarity=float('nan'))]
+    for d in (domains or domains_for(source)):
+        xc = model_input(model, calibration_set(d, source, n, seed))
+        sim = gram_similarity(ref, gram_stats(model, xc))
+        for b in bits:
+            rows.append(dict(domain=d, bits=b, accuracy=accuracy_of(calibrate(model, xc, b, observer), xv, yv), gram_similarity=sim))
+    return pd.DataFrame(rows)
+
+def rank_correlation(df: pd.DataFrame) -> pd.DataFrame:
+    "Per bit-width: Spearman's ρ (and its p-value) between calibration sets' Gram similarity and accuracy."
+    from scipy.stats import spearmanr
+    rows = []
+    for b, g in df[df.domain != 'float'].groupby('bits', sort=False):
+        r = spearmanr(g.gram_similarity, g.accuracy)
+        rows.append(dict(bits=b, rho=float(r.statistic), p=float(r.pvalue), n=len(g)))
+    return pd.DataFrame(rows)
+
+# %% ../nbs/14_quant.ipynb #f809d0a6
+from .lab import Recipe, register_recipe, register_step, register_metric, train
+from .models import resnet, register_arch
+from .zoo import zoo
+
+@register_step
+def evaluate_bits(state):
+    "Validation accuracy of the any-precision `state.model` at each of its precisions (`acc_w<b>`) and at its highest (`accuracy`)."
+    from vislab.lab import predict, score
+    out = {}
+    for b in precisions(state.model):
+        with precision(state.model, b): out[f'acc_w{b}'] = score(*predict(state.model, state.dls.valid))['accuracy']
+    return dict(accuracy=out[f'acc_w{max(precisions(state.model))}'], **out)
+
+for _b in BITS: register_metric(f'acc_w{_b}', f'{_b}-bit', 100, '%')
+
+AP_BITS = (1, 2, 4, 8, 32)
+
+def ap_resnet8(n_in: int = 3, n_out: int = 10, width: int = 16, bits=AP_BITS) -> nn.Module:
+    "A vislab ResNet-8 made any-precision over `bits` (architecture 'ap-resnet8' of `create_model`)."
+    return any_precision(resnet(8, width, n_in, n_out), bits)
+register_arch('ap-resnet8', ap_resnet8)
+
+def _ap_cbs() -> list: return [AnyPrecisionCallback()]
+_AP = dict(dataset='mnist5k', n_train=2000, epochs=4, bs=64, lr=1e-2, arch='ap-resnet8', cbs=_ap_cbs,
+           steps=('data', 'model', train(validate=False), 'evaluate_bits'))
+register_recipe(Recipe('ap-mnist', arch_kw=dict(width=8, bits=AP_BITS), **_AP,
+                       description='one any-precision ResNet-8 (width 8) trained at 1, 2, 4, 8 and 32 bits at once on 2,000 MNIST-5k digits'))
+for _b in AP_BITS:
+    register_recipe(Recipe(f'ap-mnist-w{_b}', arch_kw=dict(width=8, bits=(_b,)), **_AP,
+                           description=f'the same ResNet-8 trained at {_b} bits alone, the same epochs and data (a dedicated model)'))
+
+@register_step
+def cross_calibrate(state, bits=(8, 4, 3), n: int = 256, observer: str = 'minmax', n_valid: int | None = None, domains=None):
+    "`cross_domain` on `state.model` (source: the run's dataset), seeded by the run: `acc_<domain>_w<b>`, `gram_<domain>`, `rho_w<b>`, and the float model's `accuracy`."
+    df = cross_domain(state.model, state.dataset, domains, bits=bits, n=n, seed=state.seed, observer=observer, n_valid=n_valid)
+    out = dict(accuracy=df.accuracy[0])
+    for r in df[df.domain != 'float'].itertuples():
+        out[f'acc_{r.domain}_w{r.bits}'] = r.accuracy; out[f'gram_{r.domain}'] = r.gram_similarity
+    for r in rank_correlation(df).itertuples(): out[f'rho_w{r.bits}'] = r.rho
+    return out
+
+register_recipe(Recipe('xdomain-mnist', dataset='mnist5k', epochs=1, steps=(zoo(name='mnist5k-resnet8'), cross_calibrate()),
+                       description="the zoo's MNIST-5k ResNet-8 calibrated (PTQ, 8/4/3 bits) with every domain: own, transformed, other datasets, scenes, noise"))
+register_recipe(Recipe('xdomain-cifar10', dataset='cifar10', epochs=1, steps=(zoo(name='cifar10-resnet8'), cross_calibrate(n_valid=2000)),
+                       description="the zoo's CIFAR-10 ResNet-8 calibrated (PTQ, 8/4/3 bits) with every domain, scored on 2,000 test images"))
+
+# %% ../nbs/14_quant.ipynb #cd1895f5
+def weight_histograms(model: nn.Module, layer: str, bits=None, bins: int = 60):
+    "Histograms of the effective weights of `QConv2d` `layer` of an any-precision model at each of `bits` (default: all it has)."
+    import matplotlib.pyplot as plt
+    from vislab.core import submodule
+    conv = submodule(model, layer)
+    if not isinstance(conv, QConv2d): raise ValueError(f"layer={layer!r} is a {type(conv).__name__}, not a QConv2d of an any-precision model")
+    bits = list(bits or precisions(model))
+    fig, axs = plt.subplots(1, len(bits), figsize=(1.9 * len(bits), 1.8), dpi=60, squeeze=False)
+    for ax, b in zip(axs[0], bits):
+        w = dorefa_weight(conv.weight.detach(), check_bits(b, allowed=precisions(model)))
+        ax.hist(w.flatten().numpy(), bins=bins, color='C0'); ax.set_title(f'{b} bits' if b < 32 else 'float', fontsize=9)
+        ax.set_yticks([]); ax.tick_params(labelsize=7)
+    fig.suptitle(f'weights of {layer}', fontsize=9); fig.tight_layout(pad=.3)
+    return fig
+
+def accuracy_by_bits(model: nn.Module, x: Tensor, y: Tensor) -> pd.Series:
+    "Accuracy of the any-precision `model` on model inputs `x`, labels `y`, at each of its precisions."
+    out = {}
+    for b in precisions(model):
+        with precision(model, b): out[b] = accuracy_of(model, x, y)
+    return pd.Series(out, name='accuracy').rename_axis('bits')
+
+def _predictions(model, x, bits) -> dict:
+    out = {}
+    for b in bits:
+        with precision(model, b), evaluating(model), torch.no_grad(): out[b] = model(x).argmax(1)
+    return out
+
+def show_by_bits(model: nn.Module, images: Tensor, x: Tensor, y: Tensor | None = None, bits=None, classes=None):
+    "`images` (uint8) with the any-precision model's prediction on `x` at each of `bits`: a row per bit-width, wrong ones in red."
+    import matplotlib.pyplot as plt
+    bits = list(bits or precisions(model))
+    preds = _predictions(model, x, bits)
+    n = len(images)
+    fig, axs = plt.subplots(len(bits), n, figsize=(.8 * n + .6, .85 * len(bits)), dpi=60, squeeze=False)
+    for r, b in enumerate(bits):
+        for j in range(n):
+            ax = axs[r, j]; img = images[j]
+            ax.imshow(img[0] if img.shape[0] == 1 else img.permute(1, 2, 0), cmap='gray'); ax.set_xticks([]); ax.set_yticks([])
+            p = int(preds[b][j]); name = classes[p] if classes is not None else p
+            ax.set_title(str(name), fontsize=8, color='red' if y is not None and p != int(y[j]) else 'black', pad=1)
+        axs[r, 0].set_ylabel(f'{b} b' if b < 32 else 'float', fontsize=8)
+    fig.tight_layout(pad=.2)
+    return fig
+
+def bit_explorer(model: nn.Module, images: Tensor, x: Tensor, y: Tensor | None = None, layer: str | None = None, classes=None):
+    "An ipywidgets slider over the any-precision model's bit-widths: predictions on `images` and `layer`'s weight histogram at that precision."
+    from ipywidgets import interact, SelectionSlider
+    import matplotlib.pyplot as plt
+    layer = layer or next(n for n, m in model.named_modules() if isinstance(m, QConv2d))
+    def draw(bits=max(precisions(model))):
+        from IPython.display import display
+        for fig in (show_by_bits(model, images, x, y, [bits], classes), weight_histograms(model, layer, [bits])):
+            display(fig); plt.close(fig)
+    return interact(draw, bits=SelectionSlider(options=precisions(model), value=max(precisions(model)), description='bits'))
