@@ -142,7 +142,7 @@ FEATURE_LOSSES = {'hint': hint_loss, 'at': attention_loss, 'pooled': pooled_loss
 ADAPTED = ('hint', 'pooled')                     # the kinds that learn a 1×1 adapter
 
 def feature_loss(kind: str, student_feat: Tensor, teacher_feat: Tensor, adapter: nn.Module | None = None) -> Tensor:
-    "The feature loss `kind` ('hint', 'at' or 'pooled') between a student's and a teacher's features."
+    "The feature loss `kind` (a key of `FEATURE_LOSSES`: 'hint', 'at', 'pooled', 'scalekd') between a student's and a teacher's features."
     f = FEATURE_LOSSES[check_choice('kind', kind, FEATURE_LOSSES)]
     return f(student_feat, teacher_feat, adapter) if kind in ADAPTED else f(student_feat, teacher_feat)
 
