@@ -28,7 +28,7 @@ from .test_utils import tiny_dls
 # %% auto #0
 __all__ = ['BENCHES', 'RATIOS', 'TEACHER', 'register_bench', 'epoch_times', 'bench_mix', 'per_level_synthesis', 'bench_diffusion',
            'vislab_l1', 'torch_pruning_l1', 'bench_filters', 'bench_nm', 'bench_prune', 'bench_distill', 'bench_scenes',
-           'bench_falcon']
+           'bench_falcon', 'bench_quant']
 
 # %% ../nbs/80_bench.ipynb #7e245c4e
 BENCHES: dict[str, Callable] = {}
@@ -347,3 +347,44 @@ def bench_falcon(quick: bool = False, n_images: int | None = None, n_features: i
                  setup_s=0., per_feature_ms=1e3 * scratch.s / n_features, speedup=1.)]
 
 register_bench('falcon')(bench_falcon);
+
+# %% ../nbs/80_bench.ipynb #155f1668
+def bench_quant(quick: bool = False, models=None, reps: int | None = None, rounds: int | None = None) -> list[dict]:
+    "Latency (batch 1 and 64) and size of float, int8 (torch backend), fake-quant and any-precision models; the cost of switching precision."
+    from vislab.quant import to_int8, calibrate, any_precision, set_precision, model_size_mb
+    from vislab.zoo import load, model_input
+    from vislab.data import load_data, cifar10_path
+    models = models or (('mnist5k-resnet8',) if quick else ('mnist5k-resnet8', 'cifar10-resnet8'))
+    reps, rounds = reps or (3 if quick else 10), rounds or (1 if quick else 2)
+    rows = []
+    for name in models:
+        m = load(name).cpu().eval()
+        data = load_data(m.zoo_config['dataset'])
+        xc = model_input(m, data.x_train[:256])
+        i8 = to_int8(m, xc)
+        ap = any_precision(copy.deepcopy(m), (4, 8, 32)).eval()
+        ap8, ap4 = copy.deepcopy(ap), copy.deepcopy(ap)
+        set_precision(ap8, 8); set_precision(ap4, 4)
+        cases = {'float': m, 'int8 (torch backend)': i8, 'fake-quant 8 bits': calibrate(m, xc, 8),
+                 'any-precision at 8 bits': ap8, 'any-precision at 4 bits': ap4}
+        for bs in (1, 64):
+            x = model_input(m, data.x_valid[:bs])
+            best = {k: float('inf') for k in cases}
+            with torch.inference_mode():
+                for _ in range(rounds):
+                    for k, f in cases.items(): best[k] = min(best[k], time_ms(f, x, reps=reps)['median'])
+            for k, f in cases.items():
+                rows.append(dict(model=name, batch=bs, method=k, ms=best[k], **{'× float': best[k] / best['float']},
+                                 size_mb=model_size_mb(f.model if k.startswith('int8') else f)))
+        x1 = model_input(m, data.x_valid[:1])
+        flip = iter([4, 8] * (20 * reps))
+        switch = time_ms(lambda: set_precision(ap, next(flip)), reps=10 * reps)['median']
+        def switch_forward(): return set_precision(ap, next(flip))(x1)
+        with torch.inference_mode(): fwd = time_ms(switch_forward, reps=reps)['median']
+        remake = time_ms(to_int8, m, xc, warmup=0, reps=1 if quick else 2)['median']
+        rows += [dict(model=name, batch=1, method='switch precision (set_precision)', ms=switch, **{'× float': float('nan')}, size_mb=float('nan')),
+                 dict(model=name, batch=1, method='switch, then forward (alternating 4/8 bits)', ms=fwd, **{'× float': float('nan')}, size_mb=float('nan')),
+                 dict(model=name, batch=256, method='re-make an int8 model (to_int8, 256 images)', ms=remake, **{'× float': float('nan')}, size_mb=float('nan'))]
+    return rows
+
+register_bench('quant')(bench_quant);
