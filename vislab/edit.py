@@ -6,14 +6,19 @@ Docs: https://vislab.github.io/vislab/edit.html.md"""
 
 # %% ../nbs/31_edit.ipynb #dc9137c3
 from __future__ import annotations
+import contextlib
+from pathlib import Path
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from fastprogress.fastprogress import progress_bar
-from .core import check_choice, check_range
+from diffusers.models.attention_processor import AttnProcessor
+from .core import check_choice, check_range, pick_device, swapped
 from .diffusion import TextDDPM, ddim, denoise, guided, seed_noise, start_step
 
 # %% auto #0
-__all__ = ['METHODS', 'invert', 'edit']
+__all__ = ['METHODS', 'invert', 'null_text_invert', 'AttentionSwap', 'P2PAttnProcessor', 'attention_control', 'edit',
+           'load_pipeline', 'edit_pipeline']
 
 # %% ../nbs/31_edit.ipynb #067d6046
 def _check_model(model) -> TextDDPM:
@@ -60,17 +65,162 @@ def _denoise_from(model: TextDDPM, x: Tensor, y: Tensor, k: int, steps: int, gui
         x = sched.step(guided(model, x, sched.timesteps[j], y, guidance), sched.timesteps[j], x).prev_sample
     return x
 
-# %% ../nbs/31_edit.ipynb #0784f344
-METHODS = ('sdedit', 'ddim')
+# %% ../nbs/31_edit.ipynb #129011da
+def _unet(model: TextDDPM, x: Tensor, t, h: Tensor, mask: Tensor) -> Tensor:
+    "The UNet's prediction for `x` at `t` given explicit token states `h` (n, L, width) and their mask."
+    return model.unet(x, torch.as_tensor(t, device=x.device).expand(len(x)), encoder_hidden_states=h, encoder_attention_mask=mask).sample
 
-def edit(model: TextDDPM, images: Tensor, source_captions, target_captions, seed: int = 0, method: str = 'sdedit',
-         strength: float | None = None, steps: int = 50, guidance: float = 3., inverted: Tensor | None = None,
-         pbar: bool = True) -> Tensor:
-    "Edit uint8 `images` from their `source_captions` to `target_captions` by SDEdit or DDIM inversion; uint8 images back."
+def _null_states(model: TextDDPM, n: int) -> tuple[Tensor, Tensor]:
+    "The empty caption's token states and mask, one row per image: the unconditional embedding CFG starts from."
+    return model.states(model.tokenizer([''] * n).to(model.device))
+
+@torch.no_grad()
+def _pivots(model: TextDDPM, images: Tensor, y: Tensor, steps: int, pbar: bool) -> list[Tensor]:
+    "The DDIM inversion path under token rows `y`, guidance 1: pivots[j] is the latent before denoising step j, pivots[steps] the image."
+    sched = ddim(model, steps)
+    ts = sched.timesteps
+    ab = lambda t: sched.alphas_cumprod[t].to(model.device) if t >= 0 else sched.final_alpha_cumprod.to(model.device)
+    path = [model.encode(images.to(model.device))]
+    for j in (progress_bar(range(steps - 1, -1, -1), leave=False) if pbar else range(steps - 1, -1, -1)):
+        t, prev = int(ts[j]), int(ts[j + 1]) if j + 1 < steps else -1
+        x, a, b = path[-1], ab(prev), ab(t)
+        eps = _eps(model, model(x, torch.full((len(x),), t, device=x.device), y), x, b)
+        path.append(b.sqrt() * (x - (1 - a).sqrt() * eps) / a.sqrt() + (1 - b).sqrt() * eps)
+    return path[::-1]
+
+def null_text_invert(model: TextDDPM, images: Tensor, captions, steps: int = 50, guidance: float = 3., inner: int = 10,
+                     lr: float = 1e-2, tol: float = 1e-5, pbar: bool = True) -> tuple[Tensor, Tensor]:
+    "Null-text inversion: DDIM-invert `images` under `captions`, then per step optimise the unconditional token states so that CFG at `guidance` retraces the inversion path. Returns the noise latents and the states (steps, n, L, width)."
+    model, images = _check_model(model), _check_images(model, images)
+    y = model.condition(captions, len(images), 'captions').to(model.device)
+    check_range('guidance', guidance, 0); check_range('inner', inner, 0); check_range('lr', lr, 0, lo_open=True)
+    sched = ddim(model, steps)
+    piv = _pivots(model, images, y, steps, pbar)
+    with torch.no_grad(): hc, mc = model.states(y)
+    hu, mu = _null_states(model, len(images))
+    x, nulls = piv[0], []
+    for j in (progress_bar(range(steps), leave=False) if pbar else range(steps)):
+        t = sched.timesteps[j]
+        with torch.no_grad(): pc = _unet(model, x, t, hc, mc)
+        hu = hu.detach().clone().requires_grad_(True)
+        opt = torch.optim.Adam([hu], lr=lr * (1 - j / (2 * steps)))          # the paper's decaying step size
+        for _ in range(int(inner)):
+            pu = _unet(model, x, t, hu, mu)
+            loss = F.mse_loss(sched.step(pu + guidance * (pc - pu), t, x).prev_sample, piv[j + 1])
+            if loss.item() < tol: break
+            hu.grad, = torch.autograd.grad(loss, [hu])                         # the UNet's own weights get no gradient
+            opt.step()
+        hu = hu.detach()
+        nulls.append(hu)
+        with torch.no_grad():
+            pu = _unet(model, x, t, hu, mu)
+            x = sched.step(pu + guidance * (pc - pu), t, x).prev_sample
+    return piv[0], torch.stack(nulls)
+
+@torch.no_grad()
+def _denoise_nulls(model: TextDDPM, x: Tensor, y: Tensor, nulls: Tensor, steps: int, guidance: float, pbar: bool) -> Tensor:
+    "DDIM with CFG from noise latents `x` toward token rows `y`, the unconditional states of step j being `nulls[j]`."
+    sched = ddim(model, steps)
+    hc, mc = model.states(y)
+    mu = torch.ones(nulls.shape[1:3], device=x.device)
+    for j in (progress_bar(range(steps), leave=False) if pbar else range(steps)):
+        t = sched.timesteps[j]
+        pu, pc = _unet(model, x, t, nulls[j], mu), _unet(model, x, t, hc, mc)
+        x = sched.step(pu + guidance * (pc - pu), t, x).prev_sample
+    return x
+
+# %% ../nbs/31_edit.ipynb #97a5e3c0
+class AttentionSwap:
+    "Prompt-to-Prompt's word-swap control: while `on`, the second half of a cross-attention batch (the target branch) takes the first half's (the source's) attention maps."
+    def __init__(self): self.on, self.calls = False, 0
+    def __call__(self, probs: Tensor, heads: int) -> Tensor:
+        if not self.on: return probs
+        self.calls += 1
+        p = probs.view(-1, heads, *probs.shape[1:])
+        n = len(p) // 2
+        return torch.cat([p[:n], p[:n]]).view_as(probs)
+
+class P2PAttnProcessor(AttnProcessor):
+    "diffusers' plain attention processor, with the cross-attention probabilities passed through an `AttentionSwap`."
+    def __init__(self, control: AttentionSwap):
+        super().__init__()
+        self.control = control
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, *args, **kwargs):
+        if encoder_hidden_states is None or not self.control.on:
+            return super().__call__(attn, hidden_states, encoder_hidden_states, *args, **kwargs)
+        scores = attn.get_attention_scores
+        with swapped(attn, get_attention_scores=lambda q, k, mask=None: self.control(scores(q, k, mask), attn.heads)):
+            return super().__call__(attn, hidden_states, encoder_hidden_states, *args, **kwargs)
+
+@contextlib.contextmanager
+def attention_control(unet, control: AttentionSwap):
+    "Within the block, every cross-attention layer (`attn2`) of diffusers `unet` runs a `P2PAttnProcessor`; the unet's own processors are put back on every exit."
+    saved = unet.attn_processors
+    cross = [k for k in saved if k.endswith('attn2.processor')]
+    if not cross: raise ValueError("the UNet has no cross-attention layers (attn2): Prompt-to-Prompt needs a text-conditional UNet")
+    unet.set_attn_processor({k: P2PAttnProcessor(control) if k in cross else p for k, p in saved.items()})
+    try: yield control
+    finally: unet.set_attn_processor(saved)
+
+def _check_swap(model: TextDDPM, ys: Tensor, yt: Tensor):
+    "Word swap needs source and target captions of the same length, word for word."
+    pad = model.tokenizer.pad_token_id
+    ls, lt = (ys != pad).sum(1), (yt != pad).sum(1)
+    bad = (ls != lt).nonzero().flatten().tolist()
+    if bad:
+        i = bad[0]
+        raise ValueError(f"method='p2p' swaps attention maps word for word, so each target caption must have as many words as its "
+                         f"source; item {i} has {int(ls[i]) - 2} and {int(lt[i]) - 2} words ({len(bad)} items differ). "
+                         "For additions use method='ddim' or 'null-text'")
+
+@torch.no_grad()
+def _denoise_p2p(model: TextDDPM, x: Tensor, ys: Tensor, yt: Tensor, nulls: Tensor | None, steps: int, guidance: float,
+                 cross: float, pbar: bool) -> Tensor:
+    "Denoise the source and target branches from the same latents `x` as one batch; for the first `cross` of the steps the target's cross-attention maps are the source's."
+    sched, n = ddim(model, steps), len(x)
+    h, m = model.states(torch.cat([ys, yt]))                               # one length for both branches
+    control, x = AttentionSwap(), torch.cat([x, x])
+    nulls = None if nulls is None else torch.cat([nulls, nulls], 1)
+    hu, mu = _null_states(model, 2 * n)
+    with attention_control(model.unet, control):
+        for j in (progress_bar(range(steps), leave=False) if pbar else range(steps)):
+            t = sched.timesteps[j]
+            control.on = j < cross * steps
+            pc = _unet(model, x, t, h, m)
+            control.on = False
+            pu = _unet(model, x, t, hu if nulls is None else nulls[j], mu)
+            x = sched.step(pu + guidance * (pc - pu), t, x).prev_sample
+    return x[n:]
+
+# %% ../nbs/31_edit.ipynb #0784f344
+METHODS = ('sdedit', 'ddim', 'null-text', 'p2p')
+
+def _check_inverted(model: TextDDPM, inverted, n: int, steps: int, method: str):
+    want = (n, model.channels, model.size, model.size)
+    z, nulls = inverted if isinstance(inverted, tuple) else (inverted, None)
+    if not isinstance(z, Tensor) or tuple(z.shape) != want:
+        raise ValueError(f"inverted must be the latents `invert` returns for these images, of shape {want} (or `null_text_invert`'s "
+                         f"(latents, nulls)), got {tuple(getattr(z, 'shape', ()))}")
+    if method == 'null-text' and nulls is None:
+        raise ValueError("method='null-text' needs inverted=(latents, nulls) from `null_text_invert`, not plain DDIM latents")
+    if nulls is not None and (not isinstance(nulls, Tensor) or nulls.ndim != 4 or tuple(nulls.shape[:2]) != (steps, n)):
+        raise ValueError(f"inverted's nulls must be the ({steps}, {n}, L, width) states `null_text_invert` returns for {steps} steps, "
+                         f"got {tuple(getattr(nulls, 'shape', ()))}")
+    return z.to(model.device), None if nulls is None else nulls.to(model.device)
+
+def edit(model, images: Tensor, source_captions, target_captions, seed: int = 0, method: str = 'sdedit',
+         strength: float | None = None, steps: int = 50, guidance: float = 3., inverted=None, cross: float = 0.8,
+         pbar: bool = True, **pipe_kw) -> Tensor:
+    "Edit uint8 `images` from their `source_captions` to `target_captions` (instructions, for an InstructPix2Pix pipeline) by SDEdit, DDIM inversion, Null-text inversion or Prompt-to-Prompt; uint8 images back. `model` may also be a diffusers pipeline."
+    if not isinstance(model, TextDDPM) and _is_pipeline(model):
+        return edit_pipeline(model, images, target_captions, seed, strength, steps, guidance, pbar, **pipe_kw)
     model, images = _check_model(model), _check_images(model, images)
     check_choice('method', method, METHODS)
+    if pipe_kw: raise TypeError(f"edit() got unexpected arguments {sorted(pipe_kw)} (only a diffusers pipeline takes extra arguments)")
+    if strength is not None and method in ('null-text', 'p2p') and strength not in (0, 1):
+        raise ValueError(f"strength={strength} is for 'sdedit' and 'ddim'; method={method!r} inverts all the way (strength 1; 0 returns the images)")
     strength = (0.6 if method == 'sdedit' else 1.) if strength is None else float(check_range('strength', strength, 0, 1))
-    check_range('guidance', guidance, 0); check_range('steps', steps, 1)
+    check_range('guidance', guidance, 0); check_range('steps', steps, 1); check_range('cross', cross, 0, 1)
     y = model.condition(target_captions, len(images), 'target_captions').to(model.device)
     k = int(start_step(torch.tensor([strength], dtype=torch.float64), steps))
     if k == steps: return images.clone()                              # strength 0 (or too small for one step): nothing to do
@@ -79,9 +229,48 @@ def edit(model: TextDDPM, images: Tensor, source_captions, target_captions, seed
         noise = seed_noise([seed] * len(images), (model.channels, model.size, model.size), model.device)
         x = denoise(model, model.encode(images.to(model.device)), y, torch.full((len(images),), strength), noise, steps, guidance, pbar)
         return model.decode(x).cpu()
-    if inverted is None: inverted = invert(model, images, source_captions, steps, strength, pbar=pbar)
-    want = (len(images), model.channels, model.size, model.size)
-    if not isinstance(inverted, Tensor) or tuple(inverted.shape) != want:
-        raise ValueError(f"inverted must be the latents `invert` returns for these images, of shape {want}, got "
-                         f"{tuple(getattr(inverted, 'shape', ()))}")
-    return model.decode(_denoise_from(model, inverted.to(model.device), y, k, steps, guidance, pbar)).cpu()
+    ys = model.condition(source_captions, len(images), 'source_captions').to(model.device)
+    if method == 'p2p': _check_swap(model, ys, y)
+    if inverted is None:
+        inverted = (null_text_invert(model, images, source_captions, steps, guidance, pbar=pbar) if method == 'null-text'
+                    else invert(model, images, source_captions, steps, strength, pbar=pbar))
+    z, nulls = _check_inverted(model, inverted, len(images), steps, method)
+    if method == 'ddim': x = _denoise_from(model, z, y, k, steps, guidance, pbar)
+    elif method == 'null-text': x = _denoise_nulls(model, z, y, nulls, steps, guidance, pbar)
+    else: x = _denoise_p2p(model, z, ys, y, nulls, steps, guidance, cross, pbar)
+    return model.decode(x).cpu()
+
+# %% ../nbs/31_edit.ipynb #d457e7e5
+def _is_pipeline(obj) -> bool:
+    return callable(obj) and hasattr(obj, 'scheduler') and hasattr(obj, 'unet')
+
+def load_pipeline(path: str | Path, device=None):
+    "A diffusers pipeline (InstructPix2Pix, img2img, …) saved in the folder `path`, for `edit`; a clear error if the folder is not a diffusers model."
+    from diffusers import DiffusionPipeline
+    path = Path(path)
+    if not (path / 'model_index.json').is_file():
+        raise ValueError(f"path={str(path)!r} is not a diffusers pipeline folder: it has no model_index.json "
+                         "(a folder written by `pipeline.save_pretrained`, or a downloaded checkpoint, holds one)")
+    pipe = DiffusionPipeline.from_pretrained(path)
+    return pipe.to(pick_device(device))
+
+def edit_pipeline(pipe, images: Tensor, prompts, seed: int = 0, strength: float | None = None, steps: int = 50,
+                  guidance: float | None = None, pbar: bool = True, image_guidance: float = 1.5) -> Tensor:
+    "`edit` over a diffusers pipeline: an InstructPix2Pix pipeline takes `prompts` as instructions (image guidance `image_guidance`), an img2img pipeline as target captions (`strength`, default 0.6); uint8 images back."
+    from diffusers import StableDiffusionInstructPix2PixPipeline
+    if not _is_pipeline(pipe): raise TypeError(f"pipe must be a diffusers pipeline (InstructPix2Pix or img2img), got a {type(pipe).__name__}")
+    if not isinstance(images, Tensor) or images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"images must be a uint8 N×3×H×W tensor for a diffusers pipeline, got "
+                         f"{getattr(images, 'dtype', type(images).__name__)} of shape {tuple(getattr(images, 'shape', ()))}")
+    prompts = [prompts] * len(images) if isinstance(prompts, str) else list(prompts)
+    if len(prompts) != len(images): raise ValueError(f"target_captions has {len(prompts)} prompts; expected one per image ({len(images)})")
+    check_range('steps', steps, 1)
+    ip2p = isinstance(pipe, StableDiffusionInstructPix2PixPipeline)
+    if ip2p and strength is not None: raise ValueError("strength is for img2img pipelines; an InstructPix2Pix pipeline takes image_guidance")
+    kw = dict(image_guidance_scale=image_guidance, guidance_scale=7.5 if guidance is None else guidance) if ip2p else \
+         dict(strength=0.6 if strength is None else float(check_range('strength', strength, 0, 1)), guidance_scale=7.5 if guidance is None else guidance)
+    pipe.set_progress_bar_config(disable=not pbar)
+    gen = torch.Generator(pipe.device).manual_seed(int(seed))
+    x = pipe(prompt=prompts, image=images.float().div(255).to(pipe.device), num_inference_steps=steps, generator=gen,
+             output_type='pt', **kw).images
+    return (x.clamp(0, 1) * 255).round().to(torch.uint8).cpu()
