@@ -533,11 +533,11 @@ def show_maps(images: Tensor, maps: dict, alpha: float = .5, size: float = 1.2, 
     fig, axs = plt.subplots(n, k + 1, figsize=(size * (k + 1), size * n), dpi=72, squeeze=False)
     for i in range(n):
         pic, gray = _picture(images[i])
-        axs[i, 0].imshow(pic, cmap=gray)
+        axs[i, 0].imshow(pic, cmap=gray, interpolation='nearest')
         if titles is not None: axs[i, 0].set_title(str(titles[i]), fontsize=7)
         for j, (name, m) in enumerate(maps.items()):
-            axs[i, j + 1].imshow(pic, cmap=gray)
-            axs[i, j + 1].imshow(normalize(m[i:i + 1].float())[0].cpu(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+            axs[i, j + 1].imshow(pic, cmap=gray, interpolation='nearest')
+            axs[i, j + 1].imshow(normalize(m[i:i + 1].float())[0].cpu(), cmap=cmap, alpha=alpha, vmin=0, vmax=1, interpolation='nearest')
             if i == 0: axs[i, j + 1].set_title(name, fontsize=7)
     for ax in axs.flat: ax.axis('off')
     fig.tight_layout()
