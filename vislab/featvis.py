@@ -6,7 +6,7 @@ Docs: https://vislab.github.io/vislab/featvis.html.md"""
 
 # %% ../nbs/21_featvis.ipynb #4d921684
 from __future__ import annotations
-import contextlib, math
+import contextlib, math, warnings
 from dataclasses import dataclass
 from typing import Callable, NamedTuple, Sequence
 import matplotlib.pyplot as plt
@@ -24,10 +24,9 @@ from .zoo import model_input
 # %% auto #0
 __all__ = ['LUCID_COLOUR', 'Transform', 'INVERT_LAYERS', 'colour_matrix', 'ImageParam', 'pad', 'jitter', 'random_scale',
            'random_rotate', 'standard_transforms', 'apply_transforms', 'Objective', 'channel', 'neuron', 'direction',
-           'layer_outputs', 'n_inputs', 'model_device', 'input_prep', 'check_images', 'redirected_relu',
-           'Visualisation', 'visualise', 'show_images', 'tv', 'Inversion', 'invert', 'invert_layers', 'first_conv',
-           'filter_grid', 'show_filters', 'TopActivations', 'top_activations', 'deconv', 'show_deconv', 'show_steps',
-           'am_explorer']
+           'layer_outputs', 'n_inputs', 'model_device', 'input_prep', 'redirected_relu', 'Visualisation', 'visualise',
+           'show_images', 'tv', 'Inversion', 'invert', 'invert_layers', 'first_conv', 'filter_grid', 'show_filters',
+           'TopActivations', 'top_activations', 'deconv', 'show_deconv', 'show_steps', 'am_explorer']
 
 # %% ../nbs/21_featvis.ipynb #6a7a26d1
 LUCID_COLOUR = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
@@ -40,6 +39,7 @@ def colour_matrix(images: Tensor | None = None) -> Tensor:
         x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
         U, S, _ = torch.linalg.svd(torch.cov(x.transpose(0, 1).reshape(x.shape[1], -1)))
         m = U * S.sqrt()
+        m = m * torch.where(m[0] < 0, -1., 1.)          # an SVD's signs are arbitrary: make the top row positive, as Lucid's
     return m / m.norm(dim=0).max()
 
 class ImageParam(nn.Module):
@@ -254,7 +254,7 @@ def input_prep(model: nn.Module, stats=None) -> Callable[[Tensor], Tensor]:
     if stats is None: stats = getattr(model, 'zoo_config', {}).get('stats')
     return (lambda x: x) if stats is None else (lambda x: normalize(x, stats))
 
-def check_images(images, channels: int, arg: str = 'images') -> Tensor:
+def _check_images(images, channels: int, arg: str = 'images') -> Tensor:
     "`images` if it is an N×`channels`×H×W tensor, else a `ValueError` naming `arg`, the shape it has and the one it needs."
     if not isinstance(images, Tensor) or images.ndim != 4 or images.shape[1] != channels:
         got = f"shape {tuple(images.shape)}" if isinstance(images, Tensor) else f"a {type(images).__name__}"
@@ -324,7 +324,12 @@ def visualise(model: nn.Module, objective: Objective, param: ImageParam | None =
             hist.append(score.detach().cpu())
             if step == steps: break
             opt.zero_grad(); (-score.sum()).backward(); opt.step()
-    return Visualisation(snaps[steps], torch.stack(hist), snaps, objective.name)
+    hist = torch.stack(hist)
+    stuck = (hist == hist[0]).all(0).nonzero().flatten().tolist() if steps else []
+    if stuck:
+        warnings.warn(f"the objective {objective.name} never changed for image(s) {stuck}: its gradient is zero there "
+                      "(a unit that is off on the start image); use redirect=True, another seed or another start image")
+    return Visualisation(snaps[steps], hist, snaps, objective.name)
 
 # %% ../nbs/21_featvis.ipynb #bec85063
 def _hwc(img: Tensor) -> np.ndarray: return img.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).squeeze(-1).numpy()
@@ -338,8 +343,10 @@ def show_images(images: Tensor, titles: Sequence[str] | None = None, ncol: int =
         if i >= n: continue
         ax.imshow(_hwc(images[i]), cmap='gray', vmin=0, vmax=1, interpolation='nearest')
         if titles is not None: ax.set_title(str(titles[i]), fontsize=7)
-    if suptitle: fig.suptitle(suptitle, fontsize=9)
     fig.tight_layout(pad=.2)
+    if suptitle:
+        h = fig.get_figheight()
+        fig.subplots_adjust(top=1 - .3 / h); fig.suptitle(suptitle, fontsize=9, y=1 - .05 / h)
     return fig
 
 # %% ../nbs/21_featvis.ipynb #2e86fe8b
@@ -364,7 +371,7 @@ class Inversion:
 
 def _unit_images(images: Tensor, channels: int) -> Tensor:
     "`images` (uint8, or float in [0, 1]) checked against the model's channels, as float in [0, 1]."
-    check_images(images, channels)
+    _check_images(images, channels)
     return images.float() / 255 if images.dtype == torch.uint8 else images.float()
 
 def invert(model: nn.Module, layer: str, images: Tensor, steps: int = 200, lr: float = 0.1, tv_weight: float = 0.5,
@@ -422,7 +429,7 @@ def filter_grid(model: nn.Module, layer: str | None = None, nrow: int = 8, paddi
 def show_filters(model: nn.Module, layer: str | None = None, nrow: int = 8, scale: str = 'filter', dpi: int = 60, title: str | None = None):
     "`filter_grid` drawn with nearest-neighbour pixels; returns the figure."
     grid = filter_grid(model, layer, nrow, scale=scale)
-    fig, ax = plt.subplots(figsize=(grid.shape[2] / 14, grid.shape[1] / 14), dpi=dpi)
+    fig, ax = plt.subplots(figsize=(grid.shape[2] / 8, grid.shape[1] / 8 + .3), dpi=dpi)
     ax.imshow(_hwc(grid), interpolation='nearest'); ax.axis('off')
     ax.set_title(title or f"{layer or first_conv(model)} filters", fontsize=8)
     return fig
@@ -438,7 +445,7 @@ class TopActivations(NamedTuple):
 def top_activations(model: nn.Module, layer: str, channel: int, images: Tensor, k: int = 9, prep: Callable = model_input) -> TopActivations:
     "The `k` uint8 `images` where `channel` of conv `layer` reaches its highest values, with the peak's position."
     from vislab.dissect import layer_activations
-    check_images(images, n_inputs(model))
+    _check_images(images, n_inputs(model))
     check_range('k', k, 1, len(images))
     a = layer_activations(model, layer, images, prep=prep)
     if a.ndim != 4: raise ValueError(f"layer={layer!r} gives outputs of shape {tuple(a.shape[1:])}; a top activation needs C×h×w maps (a conv layer)")
@@ -482,7 +489,9 @@ def show_deconv(images: Tensor, recon: Tensor, top: TopActivations, title: str =
         c = r[:, y0:y1, x0:x1]
         axs[1, j].imshow(_hwc(.5 + c / (2 * c.abs().max().clamp_min(1e-12))), cmap='gray', interpolation='nearest')
         for ax in axs[:, j]: ax.axis('off')
-    fig.suptitle(title, fontsize=9); fig.tight_layout(pad=.2)
+    fig.tight_layout(pad=.2)
+    h = fig.get_figheight()
+    fig.subplots_adjust(top=1 - .35 / h); fig.suptitle(title, fontsize=9, y=1 - .03 / h)
     return fig
 
 # %% ../nbs/21_featvis.ipynb #7cdab1df
