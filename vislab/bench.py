@@ -28,7 +28,7 @@ from .test_utils import tiny_dls
 # %% auto #0
 __all__ = ['BENCHES', 'RATIOS', 'TEACHER', 'register_bench', 'epoch_times', 'bench_mix', 'per_level_synthesis', 'bench_diffusion',
            'vislab_l1', 'torch_pruning_l1', 'bench_filters', 'bench_nm', 'bench_prune', 'bench_distill', 'bench_scenes',
-           'bench_falcon', 'bench_quant']
+           'bench_falcon', 'bench_cam', 'bench_quant']
 
 # %% ../nbs/80_bench.ipynb #7e245c4e
 BENCHES: dict[str, Callable] = {}
@@ -353,6 +353,51 @@ def bench_falcon(quick: bool = False, n_images: int | None = None, n_features: i
                  setup_s=0., per_feature_ms=1e3 * scratch.s / n_features, speedup=1.)]
 
 register_bench('falcon')(bench_falcon);
+
+# %% ../nbs/80_bench.ipynb #8762ec8d
+import contextlib, io
+
+def _cam_peers():
+    try: import pytorch_grad_cam as pgc
+    except ImportError as e: raise ImportError("bench cam compares against pytorch-grad-cam: pip install grad-cam (in vislab's dev extra)") from e
+    return {'Grad-CAM': pgc.GradCAM, 'Grad-CAM++': pgc.GradCAMPlusPlus, 'Eigen-CAM': pgc.EigenCAM, 'Score-CAM': pgc.ScoreCAM}
+
+def bench_cam(quick: bool = False, sizes=None, bs: int | None = None, score_bs: dict | None = None, reps: int | None = None) -> list[dict]:
+    "Images per second of four CAMs, vislab vs pytorch-grad-cam, on a ResNet-18 at each of `sizes`, beside one plain forward pass."
+    from vislab.cam import GradCAM, GradCAMPlusPlus, EigenCAM, ScoreCAM, normalize
+    from vislab.models import timm_model
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    peers = _cam_peers()
+    ours = {'Grad-CAM': GradCAM, 'Grad-CAM++': GradCAMPlusPlus, 'Eigen-CAM': EigenCAM, 'Score-CAM': ScoreCAM}
+    sizes, bs = sizes or ((32,) if quick else (32, 224)), bs or (8 if quick else 64)
+    score_bs = score_bs or ({32: 2, 224: 1} if quick else {32: 16, 224: 2})
+    torch.manual_seed(0)
+    model = timm_model('resnet18', n_out=10).eval()
+    rows = []
+    for size in sizes:
+        r = reps or (2 if quick else 3 if size < 128 else 2)
+        for method in ours:
+            layer = model.layer3 if method == 'Score-CAM' and size < 128 else model.layer4
+            n = score_bs.get(size, 1) if method == 'Score-CAM' else bs
+            x = torch.randn(n, 3, size, size)
+            with torch.inference_mode(): t = model(x).argmax(1)
+            with torch.inference_mode(): fwd = time_ms(model, x, warmup=1, reps=r)
+            k = 1 if method == 'Score-CAM' else r
+            with ours[method](model, layer) as cam:
+                mine = normalize(cam(x, t).map)
+                ms = time_ms(lambda: cam(x, t), warmup=0 if method == 'Score-CAM' else 1, reps=k)
+            tg = [ClassifierOutputTarget(int(c)) for c in t]
+            with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), peers[method](model=model, target_layers=[layer]) as p:
+                warnings.simplefilter('ignore')                      # (its Score-CAM draws progress bars)
+                theirs = torch.from_numpy(p(x, tg))
+                pm = time_ms(lambda: p(x, tg), warmup=0 if method == 'Score-CAM' else 1, reps=k)
+            same = None if method == 'Eigen-CAM' else float((mine - theirs).abs().max())   # Eigen-CAM: SVD's sign is arbitrary
+            rows.append(dict(size=size, method=method, layer='layer3' if layer is model.layer3 else 'layer4', images=n, forward_ms=fwd['median'], vislab_ms=ms['median'], peer_ms=pm['median'],
+                             vislab_img_s=1e3 * n / ms['median'], peer_img_s=1e3 * n / pm['median'],
+                             speedup=pm['median'] / ms['median'], vs_forward=ms['median'] / fwd['median'], max_diff=same))
+    return rows
+
+register_bench('cam')(bench_cam);
 
 # %% ../nbs/80_bench.ipynb #155f1668
 def bench_quant(quick: bool = False, models=None, reps: int | None = None, rounds: int | None = None) -> list[dict]:
