@@ -481,7 +481,8 @@ def cross_domain(model: nn.Module, source: str, domains=None, bits=(8, 4, 3), n:
     from vislab.data import load_data
     from vislab.zoo import model_input
     data = load_data(source)
-    xv, yv = model_input(model, data.x_valid[:n_valid]), data.y_valid[:n_valid]
+    keep = slice(None) if n_valid is None else torch.randperm(len(data.y_valid), generator=torch.Generator().manual_seed(0))[:n_valid]
+    xv, yv = model_input(model, data.x_valid[keep]), data.y_valid[keep]      # a fixed random subset: a split may be sorted by class
     ref = gram_stats(model, model_input(model, data.x_valid[:512]))
     rows = [dict(domain='float', bits=32, accuracy=accuracy_of(model, xv, yv), gram_similarity=float('nan'))]
     for d in (domains or domains_for(source)):
@@ -546,7 +547,7 @@ def cross_calibrate(state, bits=(8, 4, 3), n: int = 256, observer: str = 'minmax
 register_recipe(Recipe('xdomain-mnist', dataset='mnist5k', epochs=1, steps=(zoo(name='mnist5k-resnet8'), cross_calibrate()),
                        description="the zoo's MNIST-5k ResNet-8 calibrated (PTQ, 8/4/3 bits) with every domain: own, transformed, other datasets, scenes, noise"))
 register_recipe(Recipe('xdomain-cifar10', dataset='cifar10', epochs=1, steps=(zoo(name='cifar10-resnet8'), cross_calibrate(n_valid=2000)),
-                       description="the zoo's CIFAR-10 ResNet-8 calibrated (PTQ, 8/4/3 bits) with every domain, scored on 2,000 test images"))
+                       description="the zoo's CIFAR-10 ResNet-8 calibrated (PTQ, 8/4/3 bits) with every domain, scored on 2,000 test images drawn at random"))
 
 # %% ../nbs/14_quant.ipynb #cd1895f5
 def weight_histograms(model: nn.Module, layer: str, bits=None, bins: int = 60):
