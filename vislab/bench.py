@@ -13,7 +13,7 @@ from torch import Tensor
 with warnings.catch_warnings():                  # fastai's import calls the deprecated torch.jit.script
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
     from fastai.callback.core import Callback
-from .core import Timer, time_ms
+from .core import Timer, check_range, time_ms
 from .kernels import dispatch, warmup
 from .mix import Mixed, CutMix, cutmix
 from .test_utils import tiny_learner, fastai_mix, timm_mix
@@ -28,7 +28,7 @@ from .test_utils import tiny_dls
 # %% auto #0
 __all__ = ['BENCHES', 'RATIOS', 'TEACHER', 'register_bench', 'epoch_times', 'bench_mix', 'per_level_synthesis', 'bench_diffusion',
            'vislab_l1', 'torch_pruning_l1', 'bench_filters', 'bench_nm', 'bench_prune', 'bench_distill', 'bench_scenes',
-           'bench_falcon', 'bench_cam', 'bench_quant']
+           'bench_falcon', 'bench_cam', 'bench_quant', 'edit_model', 'recoloured', 'bench_edit']
 
 # %% ../nbs/80_bench.ipynb #7e245c4e
 BENCHES: dict[str, Callable] = {}
@@ -439,3 +439,69 @@ def bench_quant(quick: bool = False, models=None, reps: int | None = None, round
     return rows
 
 register_bench('quant')(bench_quant);
+
+# %% ../nbs/80_bench.ipynb #2967488a
+def edit_model(device=None):
+    "The zoo's `scenes-diffusion` if it is cached, else its recipe's architecture freshly initialised (seed 0); and which of the two it is."
+    from vislab.diffusion import SCENES_DIFFUSION_RECIPE as r, load_text_ddpm
+    from vislab.zoo import find
+    if find(r.name) is not None: return load_text_ddpm(r.name, train=False, device=device), f'{r.name} (zoo, trained)'
+    torch.manual_seed(0)
+    return create_model(r.arch, 3, None, **r.arch_kw).to(device or 'cpu').eval(), f'{r.arch} (untrained: {r.name} not cached)'
+
+def recoloured(es, k: int) -> list[list[str]]:
+    "`k` lists of target captions, one caption per item of `es`: its source caption with the object's colour moved 1 … `k` colours on."
+    from vislab.scenes import ATTRIBUTES, edit as scene_edit
+    cols, cur = ATTRIBUTES['colour'], es.source.labels('colour')
+    check_range('k', k, 1, len(cols) - 1)
+    def cap(i, j): return scene_edit(es.source[i:i + 1], 'colour', cols[(int(cur[i]) + j) % len(cols)]).captions(template=int(es.template[i]))[0]
+    return [[cap(i, j) for i in range(len(es))] for j in range(1, k + 1)]
+
+def _edit_cases(model, method: str, images: Tensor, S: list, Ts: list, steps: int) -> dict[str, tuple[str, int, Callable]]:
+    "way → (comparison, edits, fn returning the edits) for one method: the inversion reused or redone across captions `Ts`, one call or one per image."
+    from vislab.edit import edit, invert, null_text_invert
+    run = lambda x, s, t, **kw: edit(model, x, s, t, method=method, steps=steps, pbar=False, **kw)
+    n, cases = len(images), {}
+    if method != 'sdedit':
+        inv = (lambda: null_text_invert(model, images, S, steps, pbar=False)) if method == 'null-text' else \
+              (lambda: invert(model, images, S, steps, pbar=False))
+        def reused():
+            z = inv()
+            return torch.cat([run(images, S, t, inverted=z) for t in Ts])
+        cases['inversion reused across captions'] = ('K captions', n * len(Ts), reused)
+        cases['inverted again per caption'] = ('K captions', n * len(Ts), lambda: torch.cat([run(images, S, t) for t in Ts]))
+    cases['one call over N images'] = ('N images', n, lambda: run(images, S, Ts[0]))
+    cases['N calls of one image'] = ('N images', n, lambda: torch.cat([run(images[i:i + 1], S[i:i + 1], Ts[0][i:i + 1]) for i in range(n)]))
+    return cases
+
+_BASELINE = {'K captions': 'inverted again per caption', 'N images': 'N calls of one image'}
+
+def bench_edit(quick: bool = False, n_images: int | None = None, k_captions: int | None = None, steps: int | None = None,
+               rounds: int | None = None, devices=None) -> list[dict]:
+    "Seconds per edit of each `vislab.edit` method: one inversion reused across K captions vs inverting per caption, one call over N images vs N calls; speed-ups and the largest pixel difference."
+    from vislab.edit import METHODS, edit
+    from vislab.editval import edit_set
+    n, k = n_images or (2 if quick else 4), k_captions or (2 if quick else 4)
+    steps, rounds = steps or (4 if quick else 10), rounds or (1 if quick else 2)
+    devices = devices or ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+    es = edit_set(n, types='colour')
+    S, Ts = es.source_captions, recoloured(es, k)
+    rows = []
+    for dev in devices:
+        model, which = edit_model(dev)
+        edit(model, es.images[:1], S[:1], Ts[0][:1], steps=1, pbar=False)   # warm-up: first-call costs enter no timing
+        for method in METHODS:
+            cases = _edit_cases(model, method, es.images, S, Ts, steps)
+            outs, best = {}, {w: float('inf') for w in cases}
+            for r in range(rounds):                                     # interleaved: a change in load hits both ways alike
+                for w, (_, _, f) in cases.items():
+                    with Timer() as t: outs[w] = f()                     # (edits come back on the CPU: the GPU has finished)
+                    best[w] = min(best[w], t.s)
+            for w, (cmp, edits, _) in cases.items():
+                base = _BASELINE[cmp]
+                rows.append(dict(device=dev, model=which, method=method, comparison=cmp, way=w, images=n, edits=edits, steps=steps,
+                                 s=best[w], s_per_edit=best[w] / edits, speedup=best[base] / best[w],
+                                 max_pixel_diff=int((outs[w].int() - outs[base].int()).abs().max())))
+    return rows
+
+register_bench('edit')(bench_edit);

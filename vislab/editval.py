@@ -23,7 +23,8 @@ from .zoo import load as load_zoo, model_input
 # %% auto #0
 __all__ = ['EDIT_TYPES', 'OUT_OF_REACH', 'TYPES', 'EDITED', 'SPATIAL', 'SHAPES', 'DIGITS', 'CLIP_ATTRS', 'COLLATERAL',
            'CANDIDATES', 'check_edit_type', 'EditSet', 'edit_set', 'edit_item', 'edit_region', 'slot_box', 'foreground',
-           'masked_ssim', 'Judge', 'candidates', 'pixel_truth', 'judge_candidates', 'rank_correlations']
+           'masked_ssim', 'Judge', 'candidates', 'pixel_truth', 'judge_candidates', 'rank_correlations', 'edit_row',
+           'show_row', 'edit_widget']
 
 # %% ../nbs/32_editval.ipynb #b752d2c3
 #: EditVal's 13 edit types, in the paper's order
@@ -477,3 +478,70 @@ def rank_correlations(df: pd.DataFrame) -> pd.DataFrame:
                  preservation_rho=_rho(g.preservation, g.gt_preservation), preservation_auc=_auc(g.preservation, g.gt_preservation))
             for t, g in [*df.groupby('edit_type', sort=False), ('all', df)]]
     return pd.DataFrame(rows).set_index('edit_type')
+
+# %% ../nbs/32_editval.ipynb #7dfe816f
+_TITLES = {'source': 'source', 'sdedit': 'SDEdit', 'ddim': 'DDIM inv.', 'null-text': 'Null-text', 'p2p': 'P2P', 'true': 'true edit'}
+
+def _inversion(model, es: EditSet, kind: str, steps: int, guidance: float, cache: dict | None):
+    "The DDIM ('ddim') or Null-text ('null-text') inversion of the one item `es` under its source caption, from `cache` if it holds it."
+    from vislab.edit import invert, null_text_invert
+    key = (kind, es.source_captions[0], steps, guidance if kind == 'null-text' else None, es.images.numpy().tobytes())
+    if cache is not None and key in cache: return cache[key]
+    z = (null_text_invert(model, es.images, es.source_captions, steps, guidance, pbar=False) if kind == 'null-text'
+         else invert(model, es.images, es.source_captions, steps, pbar=False))
+    if cache is not None: cache[key] = z
+    return z
+
+def edit_row(model, es: EditSet, i: int, caption: str, methods=None, steps: int = 25, guidance: float = 3., seed: int = 0,
+             cache: dict | None = None) -> dict:
+    "What `edit_widget` shows for item `i` of `es` edited toward `caption`: 'source', each method's edit (or, for P2P, why it cannot make it) and 'true' when `caption` is the item's target caption; inversions are kept in `cache`."
+    from vislab.edit import METHODS, edit
+    methods = METHODS if methods is None else [check_choice('methods', m, METHODS) for m in methods]
+    one = es[int(check_range('i', i, 0, len(es) - 1))]
+    cap = _check_words(caption, 'caption')
+    row = {'source': one.images[0]}
+    for m in methods:
+        z = None if m == 'sdedit' else _inversion(model, one, 'null-text' if m == 'null-text' else 'ddim', steps, guidance, cache)
+        try: row[m] = edit(model, one.images, one.source_captions, [cap], seed, m, steps=steps, guidance=guidance, inverted=z, pbar=False)[0]
+        except ValueError as e:
+            if m != 'p2p' or 'word for word' not in str(e): raise
+            row[m] = str(e).split('; item')[0]                     # P2P swaps words: it cannot add or drop one
+    if cap == one.target_captions[0].lower(): row['true'] = one.true[0]
+    return row
+
+def show_row(row: dict, caption: str = '', label: str = ''):
+    "A matplotlib figure of `edit_row`'s row: one panel per image (a method that could not edit: its reason), the caption (and `label`) above."
+    import matplotlib.pyplot as plt, textwrap
+    fig, axs = plt.subplots(1, len(row), figsize=(1.3 * len(row), 1.9), dpi=72, squeeze=False)
+    for ax, (k, v) in zip(axs[0], row.items()):
+        if isinstance(v, Tensor): ax.imshow(v.permute(1, 2, 0))
+        else: ax.text(0.5, 0.5, textwrap.fill(v, 22), fontsize=5, ha='center', va='center', wrap=True)
+        ax.set_title(_TITLES.get(k, k), fontsize=8); ax.set_xticks([]); ax.set_yticks([])
+    fig.suptitle('\n'.join(t for t in (textwrap.fill(caption, 90), label) if t), fontsize=7)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.66 if label else 0.74, wspace=0.08)
+    return fig
+
+def edit_widget(model, es: EditSet | None = None, label: str = '', **kw):
+    "An ipywidgets editor: pick an item of `es` (default: one per edit type), type a target caption (Enter), and watch `edit_row` (`kw`: its arguments) drawn by `show_row`."
+    import ipywidgets as W, matplotlib.pyplot as plt
+    from IPython.display import display
+    es = edit_set(1) if es is None else es
+    pick = W.Dropdown(options=[(f"{k}: {t.replace('_', ' ')}", k) for k, t in enumerate(es.types)], description='item')
+    text = W.Text(value=es.target_captions[0], description='caption', continuous_update=False, layout=W.Layout(width='95%'))
+    out, cache = W.Output(), {}
+    box = W.VBox([pick, text, out])
+    def draw(*_):
+        with out:
+            out.clear_output(wait=True)
+            try: box.row = edit_row(model, es, pick.value, text.value, cache=cache, **kw)
+            except ValueError as e: box.row = None; print(e)
+            else:
+                fig = show_row(box.row, text.value, label); display(fig); plt.close(fig)
+    def repick(change):
+        new = es.target_captions[change['new']]
+        if text.value == new: draw()
+        else: text.value = new                                       # which draws
+    pick.observe(repick, 'value'); text.observe(draw, 'value')
+    box.pick, box.text, box.cache = pick, text, cache
+    draw()
+    return box
