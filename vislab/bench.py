@@ -482,7 +482,7 @@ def bench_edit(quick: bool = False, n_images: int | None = None, k_captions: int
     from vislab.edit import METHODS, edit
     from vislab.editval import edit_set
     n, k = n_images or (2 if quick else 4), k_captions or (2 if quick else 4)
-    steps, rounds = steps or (4 if quick else 10), rounds or (1 if quick else 2)
+    steps, rounds = steps or (4 if quick else 10), rounds or (1 if quick else 3)
     devices = devices or ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
     es = edit_set(n, types='colour')
     S, Ts = es.source_captions, recoloured(es, k)
