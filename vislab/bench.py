@@ -462,9 +462,9 @@ def _edit_cases(model, method: str, images: Tensor, S: list, Ts: list, steps: in
     from vislab.edit import edit, invert, null_text_invert
     run = lambda x, s, t, **kw: edit(model, x, s, t, method=method, steps=steps, pbar=False, **kw)
     n, cases = len(images), {}
-    if method != 'sdedit':
-        inv = (lambda: null_text_invert(model, images, S, steps, pbar=False)) if method == 'null-text' else \
-              (lambda: invert(model, images, S, steps, pbar=False))
+    inv = {'ddim': lambda: invert(model, images, S, steps, pbar=False), 'p2p': lambda: invert(model, images, S, steps, pbar=False),
+           'null-text': lambda: null_text_invert(model, images, S, steps, pbar=False)}.get(method)   # SDEdit inverts nothing
+    if inv is not None:
         def reused():
             z = inv()
             return torch.cat([run(images, S, t, inverted=z) for t in Ts])

@@ -501,7 +501,8 @@ def edit_row(model, es: EditSet, i: int, caption: str, methods=None, steps: int 
     cap = _check_words(caption, 'caption')
     row = {'source': one.images[0]}
     for m in methods:
-        z = None if m == 'sdedit' else _inversion(model, one, 'null-text' if m == 'null-text' else 'ddim', steps, guidance, cache)
+        kind = {'ddim': 'ddim', 'p2p': 'ddim', 'null-text': 'null-text'}.get(m)          # the inversion the method starts from
+        z = None if kind is None else _inversion(model, one, kind, steps, guidance, cache)
         try: row[m] = edit(model, one.images, one.source_captions, [cap], seed, m, steps=steps, guidance=guidance, inverted=z, pbar=False)[0]
         except ValueError as e:
             if m != 'p2p' or 'word for word' not in str(e): raise
