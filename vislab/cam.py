@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from .core import check_choice, check_range, evaluating, hooks, submodule
+from .core import check_choice, check_range, evaluating, hooks, submodule, model_device
 from .zoo import model_input, zoo as zoo_step
 from .lab import Recipe, mean_ci, register_recipe, register_step
 from .data import load_data
@@ -21,11 +21,11 @@ from .models import reset_weights
 # %% auto #0
 __all__ = ['CAMS', 'ATTRIBUTIONS', 'METHODS', 'SANITY_METHODS', 'SCORES', 'RuleReLU', 'relu_backward', 'CAMResult', 'find_layer',
            'frozen', 'check_images', 'resolve_targets', 'upsample', 'normalize', 'BaseCAM', 'GradCAM',
-           'GradCAMPlusPlus', 'XGradCAM', 'LayerCAM', 'HiResCAM', 'EigenCAM', 'ScoreCAM', 'effective_bias', 'FullGrad',
-           'input_gradient', 'saliency', 'guided_backprop', 'deconvnet', 'smoothgrad', 'integrated_gradients',
-           'guided_gradcam', 'attribution_map', 'explain', 'class_prob', 'pixel_order', 'replace_pixels', 'blur',
-           'perturbation_curves', 'class_logits', 'auc', 'linear_impute', 'road_curves', 'faithfulness', 'show_maps',
-           'cam_explorer', 'rank_correlation', 'sanity_check', 'cam_faithfulness']
+           'GradCAMPlusPlus', 'XGradCAM', 'LayerCAM', 'HiResCAM', 'EigenCAM', 'mask_batch', 'ScoreCAM',
+           'effective_bias', 'FullGrad', 'input_gradient', 'saliency', 'guided_backprop', 'deconvnet', 'smoothgrad',
+           'integrated_gradients', 'guided_gradcam', 'attribution_map', 'explain', 'class_prob', 'pixel_order',
+           'replace_pixels', 'blur', 'perturbation_curves', 'class_logits', 'auc', 'linear_impute', 'road_curves',
+           'faithfulness', 'show_maps', 'cam_explorer', 'rank_correlation', 'sanity_check', 'cam_faithfulness']
 
 # %% ../nbs/20_cam.ipynb #3e7900e9
 class _ReLURule(torch.autograd.Function):
@@ -246,11 +246,15 @@ class EigenCAM(BaseCAM):
         s = torch.where(s == 0, 1, s)[:, None]                              # along the summed activation map
         return F.relu(p * s).view(B, h, w), v * s
 
+def mask_batch(size: tuple[int, int], pixels: int = 2**19, most: int = 256) -> int:
+    "How many masked images of `size` Score-CAM sends through the model at once: about `pixels` pixels, at most `most`."
+    return max(1, min(most, pixels // (size[0] * size[1])))
+
 class ScoreCAM(BaseCAM):
-    "Score-CAM: weights from the class scores of the image masked by each upsampled activation map, in batches of `bs`."
+    "Score-CAM: weights from the class scores of the image masked by each upsampled activation map, in batches of `bs` (default: `mask_batch` of the image size)."
     uses_grad = False
-    def __init__(self, model: nn.Module, layer: str | nn.Module, bs: int = 256):
-        super().__init__(model, layer); self.bs = check_range('bs', bs, 1)
+    def __init__(self, model: nn.Module, layer: str | nn.Module, bs: int | None = None):
+        super().__init__(model, layer); self.bs = None if bs is None else check_range('bs', bs, 1)
 
     @torch.inference_mode()
     def compute(self, x, a, logits, t):
@@ -260,8 +264,9 @@ class ScoreCAM(BaseCAM):
         const = flat.amax(2) == flat.amin(2)          # a constant map masks the image to zeros: one shared forward
         if const.any(): scores[const] = self.model(torch.zeros_like(x[:1]))[0][t][:, None].expand(B, K)[const]
         bi, ki = (~const).nonzero(as_tuple=True)
-        for i in range(0, len(bi), self.bs):
-            b, k = bi[i:i + self.bs], ki[i:i + self.bs]
+        bs = self.bs or mask_batch(x.shape[-2:])
+        for i in range(0, len(bi), bs):
+            b, k = bi[i:i + bs], ki[i:i + bs]
             m = F.interpolate(a[b, k][:, None], size=x.shape[-2:], mode='bilinear', align_corners=True)
             lo, hi = m.amin((2, 3), keepdim=True), m.amax((2, 3), keepdim=True)
             out = self.model(x[b] * ((m - lo) / (hi - lo + 1e-8)))
@@ -550,7 +555,7 @@ def cam_explorer(model: nn.Module, images: Tensor, layers=None, classes=None, pr
         raise ValueError("images must be a uint8 N×C×H×W tensor (the explorer prepares them with `prep`)")
     layers = list(layers or [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)])
     for l in layers: find_layer(model, l, 'layers')
-    dev = next(model.parameters()).device
+    dev = model_device(model)
     n_out = class_logits(model, prep(model, images[:1].to(dev))).shape[1]
     names = list(classes or getattr(model, 'zoo_config', {}).get('classes') or range(n_out))
     img = W.IntSlider(0, 0, len(images) - 1, description='image')
@@ -607,7 +612,7 @@ def cam_faithfulness(state, n_images: int = 50, layer: str = 'features.layer3', 
     data = load_data(state.dataset)
     idx = torch.randperm(len(data.x_valid), generator=torch.Generator().manual_seed(state.seed))[:n_images]
     model = state.model.eval()
-    x = model_input(model, data.x_valid[idx].to(next(model.parameters()).device))
+    x = model_input(model, data.x_valid[idx].to(model_device(model)))
     t = class_logits(model, x).argmax(1)
     out = {}
     for m in methods:

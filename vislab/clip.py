@@ -19,7 +19,7 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastai.data.core import DataLoaders
     from fastai.torch_core import TensorImage, TensorBase
     from fasttransform import Pipeline
-from .core import check_choice, check_range, evaluating, pick_device
+from .core import check_choice, check_range, evaluating, pick_device, model_device
 from .data import BatchPrep, ImageData, TensorDL, denorm, load_data, normalize, register_dataset, _channel_stats
 from .models import create_model, register_arch
 from .lab import Recipe, register_recipe, register_step, learner, quiet, model as model_step
@@ -355,10 +355,6 @@ def check_clip_interface(model) -> nn.Module:
                         "`vislab.clip.load_clip()`, or an open_clip model from `open_clip.create_model_and_transforms`")
     return model
 
-def _device(model) -> torch.device:
-    p = next(iter(model.parameters()), None) if isinstance(model, nn.Module) else None
-    return p.device if p is not None else torch.device('cpu')
-
 def _image_cfg(model) -> tuple[int, Tensor, Tensor]:
     "The image side, mean and std a model expects: a `SceneCLIP`'s own, or an open_clip model's `visual.preprocess_cfg`."
     if isinstance(model, SceneCLIP): return model.image_size, model.image_mean.float().cpu(), model.image_std.float().cpu()
@@ -385,7 +381,7 @@ def prepare_images(model, images: Tensor) -> Tensor:
 def encode_images(model, images: Tensor, bs: int = 256) -> Tensor:
     "Unit features (n, d) of `images` (uint8, or floats prepared for `model`), in eval mode, `bs` at a time."
     check_clip_interface(model); check_range('bs', bs, 1)
-    dev = _device(model)
+    dev = model_device(model)
     with evaluating(model):
         fs = [model.encode_image(prepare_images(model, b).to(dev)).float() for b in images.split(bs)]
     return F.normalize(torch.cat(fs), dim=-1).cpu()
@@ -396,7 +392,7 @@ def encode_texts(model, tokenizer, texts: list[str], bs: int = 256) -> Tensor:
     check_clip_interface(model); check_range('bs', bs, 1)
     texts = [texts] if isinstance(texts, str) else list(texts)
     if not texts: raise ValueError("texts is empty: give at least one text")
-    dev = _device(model)
+    dev = model_device(model)
     with evaluating(model):
         fs = [model.encode_text(tokenizer(texts[i:i + bs]).to(dev)).float() for i in range(0, len(texts), bs)]
     return F.normalize(torch.cat(fs), dim=-1).cpu()

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['check_choice', 'check_range', 'seed_everything', 'pick_device', 'network_available', 'hooks', 'activations',
-           'submodule', 'swapped', 'evaluating', 'write_atomic', 'time_ms', 'Timer', 'environment']
+__all__ = ['check_choice', 'check_range', 'seed_everything', 'pick_device', 'model_device', 'network_available', 'hooks',
+           'activations', 'submodule', 'swapped', 'evaluating', 'write_atomic', 'time_ms', 'Timer', 'environment']
 
 # %% ../nbs/00_core.ipynb #5d036272
 def check_choice(name: str, value, allowed: Iterable):
@@ -67,6 +67,14 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
         raise ValueError(f"device={device!r} was asked for but Apple's MPS is not available; use 'cpu'")
     return dev
 
+# %% ../nbs/00_core.ipynb #1b05d43f
+def model_device(model) -> torch.device:
+    "The device of `model`'s first parameter or buffer; the CPU for a module with neither, or for an object that is not a module."
+    if not isinstance(model, nn.Module): return torch.device('cpu')
+    t = next(model.parameters(), None)
+    if t is None: t = next(model.buffers(), None)
+    return torch.device('cpu') if t is None else t.device
+
 # %% ../nbs/00_core.ipynb #90ada4a2
 def network_available(host: str, port: int = 443, timeout: float = 3.0) -> bool:
     "Whether a TCP connection to `host`:`port` opens within `timeout` seconds."
@@ -114,11 +122,18 @@ def submodule(model: nn.Module, name: str, arg: str = 'layer') -> nn.Module:
     return mods[name]
 
 # %% ../nbs/00_core.ipynb #c414ce23
+def _from_class(obj, name: str) -> bool:
+    "Whether `obj.name` is a plain class attribute that `obj` does not hold itself (a property or other descriptor is not)."
+    if name in getattr(obj, '__dict__', {name: None}): return False
+    for c in type(obj).__mro__:
+        if name in vars(c): return not hasattr(vars(c)[name], '__set__')
+    return False
+
 @contextlib.contextmanager
 def swapped(obj, **attrs):
     "Set `attrs` on `obj` for the body of a `with` block, restoring the old values (or absence) on every exit path."
     missing = object()
-    old = {k: getattr(obj, k, missing) for k in attrs}
+    old = {k: missing if _from_class(obj, k) else getattr(obj, k, missing) for k in attrs}   # a class attribute: the copy goes
     try:
         for k, v in attrs.items(): setattr(obj, k, v)
         yield obj

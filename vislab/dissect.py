@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from .core import activations, check_range, evaluating, submodule
+from .core import activations, check_range, evaluating, submodule, model_device
 from .lab import Recipe, train
 from .zoo import load, model_input, register_zoo
 import vislab.scenes  # noqa: F401  (registers the scenes-* datasets the zoo entry below trains on)
@@ -29,7 +29,7 @@ def layer_activations(model: nn.Module, layer: str, images: Tensor, bs: int = 25
     "Output of `model`'s submodule `layer` for uint8 `images`, in eval mode, batch by batch, as a float CPU tensor."
     check_range('bs', bs, 1)
     if len(images) == 0: raise ValueError("images is empty: dissection needs at least one image")
-    mod, dev = submodule(model, layer), next(model.parameters()).device
+    mod, dev = submodule(model, layer), model_device(model)
     out = []
     with evaluating(model), torch.inference_mode(), activations(mod, detach=True) as store:
         for i in range(0, len(images), bs):

@@ -24,10 +24,10 @@ from .lab import Recipe, register_recipe, train
 from .zoo import load as zoo_load, zoo as zoo_step
 
 # %% auto #0
-__all__ = ['FEATURE_LOSSES', 'ADAPTED', 'TEACHER', 'CIFAR_TEACHER', 'soft_target_loss', 'hard_label_loss', 'kd_loss', 'softened',
-           'show_softened', 'temperature_playground', 'tokens_to_map', 'match_size', 'feature_adapter', 'hint_loss',
-           'pooled_loss', 'attention_map', 'attention_loss', 'feature_loss', 'frequency_loss', 'scalekd_loss',
-           'renormalize', 'KDCallback', 'function_matching']
+__all__ = ['FEATURE_LOSSES', 'ADAPTED', 'TEACHER', 'CIFAR_TEACHER', 'WIDE_TEACHER', 'soft_target_loss', 'hard_label_loss',
+           'kd_loss', 'softened', 'show_softened', 'temperature_playground', 'tokens_to_map', 'match_size',
+           'feature_adapter', 'hint_loss', 'pooled_loss', 'attention_map', 'attention_loss', 'feature_loss',
+           'frequency_loss', 'scalekd_loss', 'renormalize', 'KDCallback', 'function_matching']
 
 # %% ../nbs/12_distill.ipynb #fbd00c4c
 def _check_T(T) -> float: return float(check_range('T', T, 0, lo_open=True))
@@ -330,7 +330,7 @@ for _r in (Recipe('student', **_STUDENT,
     register_recipe(_r)
 
 # %% ../nbs/12_distill.ipynb #cifar-rec
-CIFAR_TEACHER = 'cifar10-resnet8'
+CIFAR_TEACHER, WIDE_TEACHER = 'cifar10-resnet8', 'cifar10-resnet8w32'
 _CIFAR = dict(dataset='cifar10', n_train=2500, arch='resnet8', arch_kw=dict(width=4), epochs=8, bs=64,
               steps=('data', 'model', train(validate=False), 'evaluate', 'measure'))
 _HINT = [('features.layer3', 'features.layer3', 'hint')]
@@ -344,7 +344,10 @@ for _r in (Recipe('cifar-student', **_CIFAR,
                   description='Hinton KD plus a FitNets hint on the last stage (β = 0.5, 1×1 adapter 16 → 64 channels)'),
            Recipe('cifar-funmatch', cbs=lambda: function_matching(zoo_load(CIFAR_TEACHER)), against=('cifar-student',), **_CIFAR,
                   description='function matching (Beyer et al. 2022) on CIFAR-10: MixUp α = 1, KL only at T = 1, same student'),
-           Recipe('cifar-teacher', dataset='cifar10', n_train=2500, arch='resnet8', arch_kw=dict(width=16), bs=64,
-                  steps=(zoo_step(name=CIFAR_TEACHER), 'evaluate', 'measure'),
-                  description=f'the zoo teacher {CIFAR_TEACHER} scored on the CIFAR-10 test set beside its students (no training)')):
+           Recipe('cifar-kd-wide', cbs=lambda: [KDCallback(zoo_load(WIDE_TEACHER), alpha=.9, T=4.)], against=('cifar-student', 'cifar-kd'),
+                  **_CIFAR, description=f'Hinton KD (α = 0.9, T = 4) from the wider zoo teacher {WIDE_TEACHER} (width 32) into the same student'),
+           *(Recipe(name, dataset='cifar10', n_train=2500, arch='resnet8', arch_kw=dict(width=w), bs=64,
+                    steps=(zoo_step(name=t), 'evaluate', 'measure'),
+                    description=f'the zoo teacher {t} scored on the CIFAR-10 test set beside its students (no training)')
+             for name, t, w in (('cifar-teacher', CIFAR_TEACHER, 16), ('cifar-teacher-wide', WIDE_TEACHER, 32)))):
     register_recipe(_r)

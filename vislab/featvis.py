@@ -17,16 +17,16 @@ import torchvision.transforms.v2.functional as TF
 from torchvision.transforms import InterpolationMode
 from torchvision.utils import make_grid
 from fastprogress.fastprogress import progress_bar
-from .core import check_choice, check_range, evaluating, hooks, submodule
+from .core import check_choice, check_range, evaluating, hooks, submodule, model_device
 from .data import normalize
 from .zoo import model_input
 
 # %% auto #0
 __all__ = ['LUCID_COLOUR', 'Transform', 'INVERT_LAYERS', 'colour_matrix', 'ImageParam', 'pad', 'jitter', 'random_scale',
            'random_rotate', 'standard_transforms', 'apply_transforms', 'Objective', 'channel', 'neuron', 'direction',
-           'layer_outputs', 'n_inputs', 'model_device', 'input_prep', 'redirected_relu', 'Visualisation', 'visualise',
-           'show_images', 'tv', 'Inversion', 'invert', 'invert_layers', 'first_conv', 'filter_grid', 'show_filters',
-           'TopActivations', 'top_activations', 'deconv', 'show_deconv', 'show_steps', 'am_explorer']
+           'layer_outputs', 'n_inputs', 'input_prep', 'redirected_relu', 'Visualisation', 'visualise', 'show_images',
+           'tv', 'Inversion', 'invert', 'invert_layers', 'first_conv', 'filter_grid', 'show_filters', 'TopActivations',
+           'top_activations', 'deconv', 'show_deconv', 'show_steps', 'am_explorer']
 
 # %% ../nbs/21_featvis.ipynb #6a7a26d1
 LUCID_COLOUR = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
@@ -243,11 +243,6 @@ def n_inputs(model: nn.Module, default: int | None = None) -> int:
         raise ValueError(f"cannot tell how many input channels the {type(model).__name__} takes")
     return first.in_channels if isinstance(first, nn.Conv2d) else first.in_features
 
-def model_device(model: nn.Module) -> torch.device:
-    "The device of `model`'s first parameter or buffer (the CPU for a model with neither)."
-    t = next(model.parameters(), None)
-    if t is None: t = next(model.buffers(), None)
-    return torch.device('cpu') if t is None else t.device
 
 def input_prep(model: nn.Module, stats=None) -> Callable[[Tensor], Tensor]:
     "Images in [0, 1] → `model`'s input: normalised by `stats` (mean, std) or the zoo model's own, else unchanged."

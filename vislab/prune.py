@@ -22,7 +22,7 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastai.optimizer import Optimizer, OptimWrapper
     from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (patches Learner.fit_one_cycle)
 from fastcore.basics import patch
-from .core import check_choice, check_range, evaluating, hooks, write_atomic
+from .core import check_choice, check_range, evaluating, hooks, write_atomic, model_device
 from .kernels.nm import check_nm, check_nm_args, row_width, nm_mask_numba, dispatch as nm_dispatch
 
 # %% auto #0
@@ -501,7 +501,7 @@ def weight_scores(model: nn.Module, criterion: str = 'l1', batches=None, loss_fu
     if criterion == 'random':
         gen = torch.Generator().manual_seed(seed)
         return {n: torch.rand(w.shape, generator=gen) for n, w in ws.items()}
-    batches = _batches(batches, criterion, next(model.parameters()).device)
+    batches = _batches(batches, criterion, model_device(model))
     scores = {n: torch.zeros_like(w) for n, w in ws.items()}
     with evaluating(model):
         for xb, yb in batches:

@@ -526,10 +526,10 @@ def ap_resnet8(n_in: int = 3, n_out: int = 10, width: int = 16, bits=AP_BITS) ->
 register_arch('ap-resnet8', ap_resnet8)
 
 def _ap_cbs() -> list: return [AnyPrecisionCallback()]
-_AP = dict(dataset='mnist5k', n_train=1000, epochs=4, bs=64, lr=1e-2, arch='ap-resnet8', cbs=_ap_cbs,
+_AP = dict(dataset='mnist5k', epochs=4, bs=64, lr=1e-2, arch='ap-resnet8', cbs=_ap_cbs,
            steps=('data', 'model', train(validate=False), 'evaluate_bits'))
 register_recipe(Recipe('ap-mnist', arch_kw=dict(width=8, bits=AP_BITS), **_AP,
-                       description='one any-precision ResNet-8 (width 8) trained at 1, 2, 4, 8 and 32 bits at once on 1,000 MNIST-5k digits'))
+                       description='one any-precision ResNet-8 (width 8) trained at 1, 2, 4, 8 and 32 bits at once on the 4,000 MNIST-5k training digits'))
 for _b in AP_BITS:
     register_recipe(Recipe(f'ap-mnist-w{_b}', arch_kw=dict(width=8, bits=(_b,)), **_AP,
                            description=f'the same ResNet-8 trained at {_b} bits alone, the same epochs and data (a dedicated model)'))

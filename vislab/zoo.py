@@ -14,6 +14,7 @@ import pandas as pd, torch
 import vislab
 from . import catalog
 from fastai.losses import LabelSmoothingCrossEntropyFlat
+from fastai.callback.channelslast import ChannelsLast
 from .core import check_choice, environment, write_atomic
 from .data import get_dls, normalize
 from .lab import Recipe, register_step, run_one, save_model, load_model, predict, score, git_commit, train
@@ -51,9 +52,9 @@ register_zoo('mnist5k-resnet8', Recipe('mnist5k-resnet8', epochs=8, bs=64, lr=1e
 register_zoo('cifar10-resnet8', Recipe('cifar10-resnet8', dataset='cifar10', epochs=20, bs=128, lr=1e-2,
                                        steps=('data', 'model', _smooth, 'evaluate')),
              description='ResNet-8 (width 16) on CIFAR-10: 20 epochs, crop+flip, label smoothing 0.1')
-register_zoo('cifar10-resnet8w64', Recipe('cifar10-resnet8w64', dataset='cifar10', epochs=30, bs=128, lr=1e-2,
-                                          arch_kw=dict(width=64), steps=('data', 'model', _smooth, 'evaluate')),
-             description='ResNet-8 (width 64) on CIFAR-10: the wider teacher for distillation')
+register_zoo('cifar10-resnet8w32', Recipe('cifar10-resnet8w32', dataset='cifar10', epochs=15, bs=128, lr=1e-2, arch_kw=dict(width=32),
+                                          cbs=lambda: [ChannelsLast()], steps=('data', 'model', _smooth, 'evaluate')),
+             description='ResNet-8 (width 32) on CIFAR-10: the wider teacher for distillation, 15 epochs in channels-last')
 
 # %% ../nbs/04_zoo.ipynb #6729f165
 PACKAGED = Path(vislab.__file__).parent / 'weights'
