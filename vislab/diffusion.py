@@ -35,9 +35,9 @@ from .zoo import register_zoo, load as load_zoo
 __all__ = ['CONFIGS', 'TEXT_DIFFUSION_STEPS', 'SCENES_DIFFUSION_RECIPE', 'DiffusionConfig', 'get_config', 'class_unet', 'DDPM',
            'ClassDDPM', 'make_ddpm', 'diffusion_dls', 'DiffusionCallback', 'EMACallback', 'train_ddpm', 'save_ddpm',
            'load_ddpm', 'ddim', 'guided', 'seed_noise', 'start_step', 'denoise', 'sample', 'synthesize',
-           'synthesize_img2img', 'token_states', 'text_unet', 'TextDDPM', 'scene_diffusion', 'caption_dls',
-           'text_diffusion_data', 'text_diffusion_model', 'text_diffusion_train', 'text_diffusion_evaluate',
-           'load_text_ddpm']
+           'synthesize_img2img', 'token_states', 'text_unet', 'TextDDPM', 'scene_diffusion', 'InstructDDPM',
+           'caption_dls', 'text_diffusion_data', 'text_diffusion_model', 'text_diffusion_train',
+           'text_diffusion_evaluate', 'load_text_ddpm']
 
 # %% ../nbs/30_diffusion.ipynb #c01c7b8f
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def class_unet(cfg: DiffusionConfig, channels: int, n_classes: int) -> UNet2DMod
 class DDPM(nn.Module):
     "What every conditional diffusion model here shares: a UNet, its training scheduler, the data's image size, the pixel maps."
     size = property(lambda self: self.unet.config.sample_size, doc="The UNet's resolution.")
-    channels = property(lambda self: self.unet.config.in_channels, doc="Image channels.")
+    channels = property(lambda self: self.unet.config.out_channels, doc="Image channels.")
     device = property(lambda self: self.unet.device)
 
     def encode(self, x: Tensor) -> Tensor:
@@ -104,6 +104,10 @@ class DDPM(nn.Module):
         "Floats in [−1, 1] at the UNet's size → uint8 images at the data's size."
         if x.shape[-1] != self.data_size: x = F.interpolate(x, size=self.data_size, mode='bilinear')
         return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+    def drop(self, u: Tensor, p: float, y: Tensor) -> tuple:
+        "Training's conditioning dropout: the conditioning `y` with the items whose uniform draw `u` is below `p` made unconditional."
+        return (self.uncond(y, u < p),)
 
 class ClassDDPM(DDPM):
     "A class-conditional UNet (v- or ε-prediction) with its training scheduler, the data's image size and class names."
@@ -144,7 +148,7 @@ def diffusion_dls(data: ImageData, bs: int = 64, device=None) -> DataLoaders:
     return DataLoaders(train, valid, device=pick_device(device))
 
 class DiffusionCallback(Callback):
-    "Replace each (images, labels) batch with ((x_t, t, labels with dropout), target): the DDPM task, target v or ε."
+    "Replace each (images, *conditioning) batch with ((x_t, t, *conditioning after the model's `drop`), target): the DDPM task, target v or ε."
     def __init__(self, p_uncond: float = 0.1):
         self.p_uncond, self.gen = float(check_range('p_uncond', p_uncond, 0, 1)), None
     def before_train(self): self.gen = None                          # training: torch's global generator
@@ -155,13 +159,13 @@ class DiffusionCallback(Callback):
         return fn(*args, device=dev) if self.gen is None else fn(*args, generator=self.gen).to(dev)
 
     def before_batch(self):
-        m, (x,), (y,) = self.learn.model, self.learn.xb, self.learn.yb
+        m, (x, *cond) = self.learn.model, self.learn.xb + self.learn.yb
         x0 = m.encode(x)
         n = len(x0)
         eps = self._draw(torch.randn, x0.shape)
         t = self._draw(torch.randint, 0, m.scheduler.config.num_train_timesteps, (n,))
-        drop = self._draw(torch.rand, n) < self.p_uncond
-        self.learn.xb = (m.scheduler.add_noise(x0, eps, t), t, m.uncond(y, drop))
+        u = self._draw(torch.rand, n)
+        self.learn.xb = (m.scheduler.add_noise(x0, eps, t), t, *m.drop(u, self.p_uncond, *cond))
         v = m.scheduler.config.prediction_type == 'v_prediction'
         self.learn.yb = (m.scheduler.get_velocity(x0, eps, t) if v else eps,)
 
@@ -352,13 +356,13 @@ def token_states(text: nn.Module, tokens: Tensor) -> Tensor:
     with activations(text.ln_final) as acts: text(tokens)
     return acts[0][-1]
 
-def text_unet(cfg: DiffusionConfig, channels: int, cross_dim: int) -> UNet2DConditionModel:
-    "A randomly initialised `UNet2DConditionModel` for `cfg`: cross-attention to the text at the lowest level and the mid block (with `attention`, one level up too)."
+def text_unet(cfg: DiffusionConfig, channels: int, cross_dim: int, in_channels: int | None = None) -> UNet2DConditionModel:
+    "A randomly initialised `UNet2DConditionModel` for `cfg` predicting `channels` from `in_channels` (default the same): cross-attention to the text at the lowest level and the mid block (with `attention`, one level up too)."
     n = len(cfg.widths)
     down, up = ['DownBlock2D'] * n, ['UpBlock2D'] * n
     down[-1], up[0] = 'CrossAttnDownBlock2D', 'CrossAttnUpBlock2D'
     if cfg.attention and n > 2: down[-2], up[1] = 'CrossAttnDownBlock2D', 'CrossAttnUpBlock2D'
-    return UNet2DConditionModel(sample_size=cfg.size, in_channels=channels, out_channels=channels, block_out_channels=cfg.widths,
+    return UNet2DConditionModel(sample_size=cfg.size, in_channels=in_channels or channels, out_channels=channels, block_out_channels=cfg.widths,
                                 layers_per_block=cfg.layers_per_block, down_block_types=tuple(down), up_block_types=tuple(up),
                                 cross_attention_dim=cross_dim, attention_head_dim=min(8, cfg.widths[-1]),
                                 norm_num_groups=min(8, cfg.widths[0]))
@@ -415,6 +419,26 @@ def scene_diffusion(n_in: int = 3, n_out: int | None = None, config: str = 'scen
     return TextDDPM(text_unet(cfg, n_in, width), sched, text, tok, 32)
 
 register_arch('scene-diffusion', scene_diffusion)
+
+# %% ../nbs/30_diffusion.ipynb #fcb1ae88
+class InstructDDPM(TextDDPM):
+    "InstructPix2Pix's model: a `TextDDPM` whose UNet also sees the source image (model space), concatenated to the noisy sample's channels; its text is an instruction."
+    def __init__(self, unet: UNet2DConditionModel, scheduler: DDPMScheduler, text: nn.Module, tokenizer, data_size: int = 32):
+        if unet.config.in_channels != 2 * unet.config.out_channels:
+            raise ValueError(f"the UNet takes {unet.config.in_channels} channels; an InstructDDPM's takes twice the "
+                             f"{unet.config.out_channels} it predicts (the noisy sample and the source image)")
+        super().__init__(unet, scheduler, text, tokenizer, data_size)
+
+    def forward(self, x: Tensor, t: Tensor, tokens: Tensor, source: Tensor) -> Tensor:
+        "The prediction for noisy `x` at `t` given instruction token rows `tokens` and the source image `source` (model space; zeros: none)."
+        h, mask = self.states(tokens)
+        return self.unet(torch.cat([x, source], 1), t, encoder_hidden_states=h, encoder_attention_mask=mask).sample
+
+    def drop(self, u: Tensor, p: float, tokens: Tensor, source: Tensor) -> tuple:
+        "InstructPix2Pix's dropout of uint8 `source` images and their instructions: u < p/3 drops the text, p/3 ≤ u < 2p/3 the image, 2p/3 ≤ u < p both."
+        image = (u >= p / 3) & (u < p)
+        text = (u < p / 3) | (u >= 2 * p / 3) & (u < p)
+        return self.uncond(tokens, text), torch.where(image.view(-1, 1, 1, 1), 0., self.encode(source))
 
 # %% ../nbs/30_diffusion.ipynb #5573c78a
 def caption_dls(images: Tensor, captions: list, tokenizer, valid_images: Tensor, valid_captions: list, bs: int = 64,

@@ -14,11 +14,11 @@ from torch import Tensor
 from fastprogress.fastprogress import progress_bar
 from diffusers.models.attention_processor import AttnProcessor
 from .core import check_choice, check_range, pick_device, swapped
-from .diffusion import TextDDPM, ddim, denoise, guided, seed_noise, start_step
+from .diffusion import InstructDDPM, TextDDPM, ddim, denoise, guided, seed_noise, start_step
 
 # %% auto #0
-__all__ = ['METHODS', 'invert', 'null_text_invert', 'AttentionSwap', 'P2PAttnProcessor', 'attention_control', 'edit',
-           'load_pipeline', 'edit_pipeline']
+__all__ = ['METHODS', 'INVERSIONS', 'invert', 'null_text_invert', 'AttentionSwap', 'P2PAttnProcessor', 'attention_control',
+           'invert_for', 'edit', 'load_pipeline', 'edit_pipeline']
 
 # %% ../nbs/31_edit.ipynb #067d6046
 def _check_model(model) -> TextDDPM:
@@ -193,7 +193,15 @@ def _denoise_p2p(model: TextDDPM, x: Tensor, ys: Tensor, yt: Tensor, nulls: Tens
     return x[n:]
 
 # %% ../nbs/31_edit.ipynb #0784f344
-METHODS = ('sdedit', 'ddim', 'null-text', 'p2p')
+METHODS = ('sdedit', 'ddim', 'null-text', 'p2p')            # the editors driven by captions
+INVERSIONS = {'sdedit': None, 'ddim': 'ddim', 'null-text': 'null-text', 'p2p': 'ddim', 'instruct': None}   # what each starts from
+
+def invert_for(model: TextDDPM, images: Tensor, captions, method: str, steps: int = 50, guidance: float = 3.,
+               strength: float = 1., pbar: bool = True):
+    "The inversion `edit(method=method)` starts from for `images` under their source `captions` — DDIM latents, Null-text's (latents, nulls), or None (the method inverts nothing); pass it as `inverted=` to reuse it across target captions."
+    kind = INVERSIONS[check_choice('method', method, list(INVERSIONS))]
+    if kind == 'null-text': return null_text_invert(model, images, captions, steps, guidance, pbar=pbar)
+    return None if kind is None else invert(model, images, captions, steps, strength, pbar=pbar)
 
 def _check_inverted(model: TextDDPM, inverted, n: int, steps: int, method: str):
     want = (n, model.channels, model.size, model.size)
@@ -208,19 +216,30 @@ def _check_inverted(model: TextDDPM, inverted, n: int, steps: int, method: str):
                          f"got {tuple(getattr(nulls, 'shape', ()))}")
     return z.to(model.device), None if nulls is None else nulls.to(model.device)
 
+def _check_method(model: TextDDPM, method: str) -> str:
+    check_choice('method', method, list(INVERSIONS))
+    if isinstance(model, InstructDDPM) != (method == 'instruct'):
+        raise ValueError(f"method={method!r} needs " + ("an InstructDDPM (a model trained to follow instructions, e.g. zoo 'scenes-ip2p')"
+                         if method == 'instruct' else "a caption-conditional model; an InstructDDPM edits by instruction: method='instruct'"))
+    return method
+
 def edit(model, images: Tensor, source_captions, target_captions, seed: int = 0, method: str = 'sdedit',
          strength: float | None = None, steps: int = 50, guidance: float = 3., inverted=None, cross: float = 0.8,
-         pbar: bool = True, **pipe_kw) -> Tensor:
-    "Edit uint8 `images` from their `source_captions` to `target_captions` (instructions, for an InstructPix2Pix pipeline) by SDEdit, DDIM inversion, Null-text inversion or Prompt-to-Prompt; uint8 images back. `model` may also be a diffusers pipeline."
+         pbar: bool = True, image_guidance: float | None = None, **pipe_kw) -> Tensor:
+    "Edit uint8 `images` from their `source_captions` to `target_captions` by SDEdit, DDIM inversion, Null-text inversion or Prompt-to-Prompt — or, with an `InstructDDPM` and method 'instruct', by the instructions in `target_captions`; uint8 images back. `model` may also be a diffusers pipeline."
     if not isinstance(model, TextDDPM) and _is_pipeline(model):
-        return edit_pipeline(model, images, target_captions, seed, strength, steps, guidance, pbar, **pipe_kw)
+        return edit_pipeline(model, images, target_captions, seed, strength, steps, guidance, pbar,
+                             1.5 if image_guidance is None else image_guidance, **pipe_kw)
     model, images = _check_model(model), _check_images(model, images)
-    check_choice('method', method, METHODS)
+    _check_method(model, method)
     if pipe_kw: raise TypeError(f"edit() got unexpected arguments {sorted(pipe_kw)} (only a diffusers pipeline takes extra arguments)")
-    if strength is not None and method in ('null-text', 'p2p') and strength not in (0, 1):
-        raise ValueError(f"strength={strength} is for 'sdedit' and 'ddim'; method={method!r} inverts all the way (strength 1; 0 returns the images)")
+    if strength is not None and method in ('null-text', 'p2p', 'instruct') and strength not in (0, 1):
+        raise ValueError(f"strength={strength} is for 'sdedit' and 'ddim'; method={method!r} starts from pure noise (strength 1; 0 returns the images)")
     strength = (0.6 if method == 'sdedit' else 1.) if strength is None else float(check_range('strength', strength, 0, 1))
     check_range('guidance', guidance, 0); check_range('steps', steps, 1); check_range('cross', cross, 0, 1)
+    if image_guidance is not None and method != 'instruct':
+        raise ValueError(f"image_guidance is for method='instruct' (and InstructPix2Pix pipelines), not method={method!r}")
+    image_guidance = float(check_range('image_guidance', 1.5 if image_guidance is None else image_guidance, 0))
     y = model.condition(target_captions, len(images), 'target_captions').to(model.device)
     k = int(start_step(torch.tensor([strength], dtype=torch.float64), steps))
     if k == steps: return images.clone()                              # strength 0 (or too small for one step): nothing to do
@@ -229,16 +248,36 @@ def edit(model, images: Tensor, source_captions, target_captions, seed: int = 0,
         noise = seed_noise([seed] * len(images), (model.channels, model.size, model.size), model.device)
         x = denoise(model, model.encode(images.to(model.device)), y, torch.full((len(images),), strength), noise, steps, guidance, pbar)
         return model.decode(x).cpu()
+    if method == 'instruct':
+        return model.decode(_instruct(model, images, y, seed, steps, guidance, image_guidance, pbar)).cpu()
     ys = model.condition(source_captions, len(images), 'source_captions').to(model.device)
     if method == 'p2p': _check_swap(model, ys, y)
-    if inverted is None:
-        inverted = (null_text_invert(model, images, source_captions, steps, guidance, pbar=pbar) if method == 'null-text'
-                    else invert(model, images, source_captions, steps, strength, pbar=pbar))
+    if inverted is None: inverted = invert_for(model, images, source_captions, method, steps, guidance, strength, pbar)
     z, nulls = _check_inverted(model, inverted, len(images), steps, method)
     if method == 'ddim': x = _denoise_from(model, z, y, k, steps, guidance, pbar)
     elif method == 'null-text': x = _denoise_nulls(model, z, y, nulls, steps, guidance, pbar)
     else: x = _denoise_p2p(model, z, ys, y, nulls, steps, guidance, cross, pbar)
     return model.decode(x).cpu()
+
+# %% ../nbs/31_edit.ipynb #3f4269ad
+def _instruct_guided(model: InstructDDPM, x: Tensor, t, y: Tensor, source: Tensor, guidance: float, image_guidance: float) -> Tensor:
+    "InstructPix2Pix's guidance ε(∅,∅) + s_I·(ε(I,∅) − ε(∅,∅)) + s_T·(ε(I,T) − ε(I,∅)) for instructions `y` and model-space `source` images, three branches in one batch."
+    t = torch.as_tensor(t, device=x.device).expand(len(x))
+    null = model.uncond(y, torch.ones(len(y), dtype=torch.bool, device=y.device))
+    e0, ei, eit = model(torch.cat([x] * 3), torch.cat([t] * 3), torch.cat([null, null, y]),
+                        torch.cat([torch.zeros_like(source), source, source])).chunk(3)
+    return e0 + image_guidance * (ei - e0) + guidance * (eit - ei)
+
+@torch.no_grad()
+def _instruct(model: InstructDDPM, images: Tensor, y: Tensor, seed: int, steps: int, guidance: float, image_guidance: float,
+              pbar: bool) -> Tensor:
+    "DDIM from seeded noise (the same draw for every image) under InstructPix2Pix's guidance toward instructions `y`: model-space edits."
+    sched, source = ddim(model, steps), model.encode(images.to(model.device))
+    x = seed_noise([seed] * len(images), (model.channels, model.size, model.size), model.device)
+    for j in (progress_bar(range(steps), leave=False) if pbar else range(steps)):
+        t = sched.timesteps[j]
+        x = sched.step(_instruct_guided(model, x, t, y, source, guidance, image_guidance), t, x).prev_sample
+    return x
 
 # %% ../nbs/31_edit.ipynb #d457e7e5
 def _is_pipeline(obj) -> bool:
