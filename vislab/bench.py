@@ -459,14 +459,12 @@ def recoloured(es, k: int) -> list[list[str]]:
 
 def _edit_cases(model, method: str, images: Tensor, S: list, Ts: list, steps: int) -> dict[str, tuple[str, int, Callable]]:
     "way → (comparison, edits, fn returning the edits) for one method: the inversion reused or redone across captions `Ts`, one call or one per image."
-    from vislab.edit import edit, invert, null_text_invert
+    from vislab.edit import INVERSIONS, edit, invert_for
     run = lambda x, s, t, **kw: edit(model, x, s, t, method=method, steps=steps, pbar=False, **kw)
     n, cases = len(images), {}
-    inv = {'ddim': lambda: invert(model, images, S, steps, pbar=False), 'p2p': lambda: invert(model, images, S, steps, pbar=False),
-           'null-text': lambda: null_text_invert(model, images, S, steps, pbar=False)}.get(method)   # SDEdit inverts nothing
-    if inv is not None:
+    if INVERSIONS[method] is not None:                                  # SDEdit inverts nothing: `invert_for` gives None
         def reused():
-            z = inv()
+            z = invert_for(model, images, S, method, steps, pbar=False)
             return torch.cat([run(images, S, t, inverted=z) for t in Ts])
         cases['inversion reused across captions'] = ('K captions', n * len(Ts), reused)
         cases['inverted again per caption'] = ('K captions', n * len(Ts), lambda: torch.cat([run(images, S, t) for t in Ts]))
