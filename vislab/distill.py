@@ -6,7 +6,7 @@ Docs: https://vislab.github.io/vislab/distill.html.md"""
 
 # %% ../nbs/12_distill.ipynb #a9f2428f
 from __future__ import annotations
-import math, warnings
+import inspect, math, warnings
 from typing import Callable
 import torch
 import torch.nn.functional as F
@@ -21,7 +21,8 @@ from fastcore.foundation import L
 from .core import check_choice, check_range, evaluating, submodule
 from .mix import MixUp, CutMix
 from .lab import Recipe, register_recipe, train
-from .zoo import load as zoo_load, zoo as zoo_step
+from .models import ARCHS
+from .zoo import get_entry, load as zoo_load, zoo as zoo_step
 
 # %% auto #0
 __all__ = ['FEATURE_LOSSES', 'ADAPTED', 'TEACHER', 'CIFAR_TEACHER', 'WIDE_TEACHER', 'soft_target_loss', 'hard_label_loss',
@@ -335,19 +336,25 @@ _CIFAR = dict(dataset='cifar10', n_train=2500, arch='resnet8', arch_kw=dict(widt
               steps=('data', 'model', train(validate=False), 'evaluate', 'measure'))
 _HINT = [('features.layer3', 'features.layer3', 'hint')]
 
+def _zoo_arch(name: str) -> dict:
+    "The zoo model `name`'s `arch` and `arch_kw` as its entry's recipe holds them, the width written out where the entry leaves it at the default."
+    r = get_entry(name).recipe
+    return dict(arch=r.arch, arch_kw={'width': inspect.signature(ARCHS[r.arch]).parameters['width'].default, **r.arch_kw})
+
+_W, _WW = (_zoo_arch(t)['arch_kw']['width'] for t in (CIFAR_TEACHER, WIDE_TEACHER))
+
 for _r in (Recipe('cifar-student', **_CIFAR,
                   description='ResNet-8 of width 4 alone on 2,500 CIFAR-10 images, 8 epochs: the baseline of the CIFAR KD study'),
            Recipe('cifar-kd', cbs=lambda: [KDCallback(zoo_load(CIFAR_TEACHER), alpha=.9, T=4.)], against=('cifar-student',), **_CIFAR,
-                  description=f'Hinton KD (α = 0.9, T = 4) from the zoo teacher {CIFAR_TEACHER} (width 16) into a ResNet-8 of width 4'),
+                  description=f'Hinton KD (α = 0.9, T = 4) from the zoo teacher {CIFAR_TEACHER} (width {_W}) into a ResNet-8 of width 4'),
            Recipe('cifar-kd-feat', cbs=lambda: [KDCallback(zoo_load(CIFAR_TEACHER), alpha=.9, T=4., features=_HINT, beta=.5)],
                   against=('cifar-student',), **_CIFAR,
                   description='Hinton KD plus a FitNets hint on the last stage (β = 0.5, 1×1 adapter 16 → 64 channels)'),
            Recipe('cifar-funmatch', cbs=lambda: function_matching(zoo_load(CIFAR_TEACHER)), against=('cifar-student',), **_CIFAR,
                   description='function matching (Beyer et al. 2022) on CIFAR-10: MixUp α = 1, KL only at T = 1, same student'),
            Recipe('cifar-kd-wide', cbs=lambda: [KDCallback(zoo_load(WIDE_TEACHER), alpha=.9, T=4.)], against=('cifar-student', 'cifar-kd'),
-                  **_CIFAR, description=f'Hinton KD (α = 0.9, T = 4) from the wider zoo teacher {WIDE_TEACHER} (width 32) into the same student'),
-           *(Recipe(name, dataset='cifar10', n_train=2500, arch='resnet8', arch_kw=dict(width=w), bs=64,
-                    steps=(zoo_step(name=t), 'evaluate', 'measure'),
+                  **_CIFAR, description=f'Hinton KD (α = 0.9, T = 4) from the wider zoo teacher {WIDE_TEACHER} (width {_WW}) into the same student'),
+           *(Recipe(name, dataset='cifar10', n_train=2500, **_zoo_arch(t), bs=64, steps=(zoo_step(name=t), 'evaluate', 'measure'),
                     description=f'the zoo teacher {t} scored on the CIFAR-10 test set beside its students (no training)')
-             for name, t, w in (('cifar-teacher', CIFAR_TEACHER, 16), ('cifar-teacher-wide', WIDE_TEACHER, 32)))):
+             for name, t in (('cifar-teacher', CIFAR_TEACHER), ('cifar-teacher-wide', WIDE_TEACHER)))):
     register_recipe(_r)
