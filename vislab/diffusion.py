@@ -408,14 +408,16 @@ class TextDDPM(DDPM):
         return torch.where(drop.view(-1, 1), empty, tokens)
 
 def scene_diffusion(n_in: int = 3, n_out: int | None = None, config: str = 'scenes', context_length: int = 32,
-                    embed_dim: int = 64, width: int = 64, layers: int = 2, heads: int = 4, **overrides) -> TextDDPM:
-    "`create_model('scene-diffusion', 3, vocab_size)`: a fresh `TextDDPM` for captioned scenes, with a `TextEncoder` of SceneCLIP's shape."
-    tok = WordTokenizer(vocabulary(), context_length)
+                    embed_dim: int = 64, width: int = 64, layers: int = 2, heads: int = 4, vocab=None, instruct: bool = False,
+                    **overrides) -> TextDDPM:
+    "`create_model('scene-diffusion', 3, vocab_size)`: a fresh `TextDDPM` for captioned scenes (`instruct`: an `InstructDDPM`), with a `TextEncoder` of SceneCLIP's shape over `vocab` (default the scene vocabulary)."
+    tok = WordTokenizer(vocabulary() if vocab is None else vocab, context_length)
     if n_out is not None and n_out != len(tok):
-        raise ValueError(f"n_out={n_out} must be the scene vocabulary's size with special tokens ({len(tok)})")
+        raise ValueError(f"n_out={n_out} must be the vocabulary's size with special tokens ({len(tok)})")
     cfg = get_config(config, **overrides)
     sched = DDPMScheduler(num_train_timesteps=cfg.timesteps, beta_schedule=cfg.beta_schedule, prediction_type=cfg.prediction)
     text = TextEncoder(len(tok), embed_dim, context_length, width, layers, heads, tok.eot_token_id)
+    if instruct: return InstructDDPM(text_unet(cfg, n_in, width, 2 * n_in), sched, text, tok, 32)
     return TextDDPM(text_unet(cfg, n_in, width), sched, text, tok, 32)
 
 register_arch('scene-diffusion', scene_diffusion)
@@ -442,13 +444,17 @@ class InstructDDPM(TextDDPM):
 
 # %% ../nbs/30_diffusion.ipynb #5573c78a
 def caption_dls(images: Tensor, captions: list, tokenizer, valid_images: Tensor, valid_captions: list, bs: int = 64,
-                device=None) -> DataLoaders:
-    "fastai `DataLoaders` of uint8 (image, token row) batches: shuffled training batches, fixed validation ones."
+                device=None, sources: Tensor | None = None, valid_sources: Tensor | None = None) -> DataLoaders:
+    "fastai `DataLoaders` of uint8 (image, token row) batches — with `sources`, (edited image, instruction, source image) triples: shuffled training batches, fixed validation ones."
     check_range('bs', bs, 1)
+    if (sources is None) != (valid_sources is None): raise ValueError("give both sources and valid_sources, or neither")
     for x, c, s in ((images, captions, 'captions'), (valid_images, valid_captions, 'valid_captions')):
         if len(x) != len(c): raise ValueError(f"{s} has {len(c)} captions for {len(x)} images: give one caption per image")
-    train = DataLoader(TensorDataset(images, tokenizer(list(captions))), bs=bs, shuffle=True, drop_last=len(images) >= bs)
-    valid = DataLoader(TensorDataset(valid_images, tokenizer(list(valid_captions))), bs=2 * bs)
+    for x, c, s in ((images, sources, 'sources'), (valid_images, valid_sources, 'valid_sources')):
+        if c is not None and c.shape != x.shape: raise ValueError(f"{s} has shape {tuple(c.shape)}; it must match its images' {tuple(x.shape)}")
+    items = lambda x, c, src: TensorDataset(x, tokenizer(list(c)), *([] if src is None else [src]))
+    train = DataLoader(items(images, captions, sources), bs=bs, shuffle=True, drop_last=len(images) >= bs)
+    valid = DataLoader(items(valid_images, valid_captions, valid_sources), bs=2 * bs)
     dls = DataLoaders(train, valid, device=pick_device(device))
     dls.tokenizer, dls.n_in, dls.c, dls.classes = tokenizer, images.shape[1], len(tokenizer), tokenizer.vocab
     dls.stats, dls.groups = (torch.full((images.shape[1],), .5), torch.full((images.shape[1],), .5)), None   # [0, 1] → [−1, 1]

@@ -17,14 +17,21 @@ from .core import check_choice, check_range
 from .scenes import (ATTRIBUTES, OBJECT_ATTRS, N_SHAPES, SLOTS, SIDES, JITTER, WHERE, TEMPLATES, MIN_VISIBLE,
                            BACKGROUND_RGB, SHADE_RGB, Scenes, render, sample_scenes, visible_fraction, vocabulary,
                            parse_caption, edit as scene_edit)
-from .clip import encode_images, encode_texts, load_clip, _scale
-from .zoo import load as load_zoo, model_input
+from .clip import CaptionData, WordTokenizer, encode_images, encode_texts, load_clip, _scale
+from .data import load_data, register_dataset
+from .models import create_model, register_arch
+from .lab import Recipe, register_recipe, register_step
+from .diffusion import InstructDDPM, TextDDPM, caption_dls, load_text_ddpm, scene_diffusion
+from .edit import INVERSIONS, METHODS, edit, invert_for
+from .zoo import load as load_zoo, model_input, register_zoo
 
 # %% auto #0
 __all__ = ['EDIT_TYPES', 'OUT_OF_REACH', 'TYPES', 'EDITED', 'SPATIAL', 'SHAPES', 'DIGITS', 'CLIP_ATTRS', 'COLLATERAL',
-           'CANDIDATES', 'check_edit_type', 'EditSet', 'edit_set', 'edit_item', 'edit_region', 'slot_box', 'foreground',
-           'masked_ssim', 'Judge', 'candidates', 'pixel_truth', 'judge_candidates', 'rank_correlations', 'edit_row',
-           'show_row', 'edit_widget']
+           'CANDIDATES', 'INSTRUCTION_WORDS', 'HELD_OUT', 'INSTRUCT_STEPS', 'SCENES_IP2P_RECIPE', 'check_edit_type',
+           'EditSet', 'edit_set', 'edit_item', 'edit_region', 'slot_box', 'foreground', 'masked_ssim', 'Judge',
+           'candidates', 'pixel_truth', 'judge_candidates', 'rank_correlations', 'instruction_vocabulary',
+           'held_out_sets', 'training_edits', 'scene_ip2p', 'instruct_from', 'EditData', 'scene_edits', 'instruct_data',
+           'instruct_model', 'instruct_evaluate', 'edit_row', 'show_row', 'edit_widget']
 
 # %% ../nbs/32_editval.ipynb #b752d2c3
 #: EditVal's 13 edit types, in the paper's order
@@ -479,30 +486,129 @@ def rank_correlations(df: pd.DataFrame) -> pd.DataFrame:
             for t, g in [*df.groupby('edit_type', sort=False), ('all', df)]]
     return pd.DataFrame(rows).set_index('edit_type')
 
+# %% ../nbs/32_editval.ipynb #1c942cc4
+INSTRUCTION_WORDS = ('add', 'make', 'turn', 'into', 'an', 'move', 'to', 'give')   # the words of instructions captions lack
+HELD_OUT = dict(n_per_type=(1, 2, 4, 8, 16), seeds=(0, 1, 2))   # the benchmark sets of the notebooks and the study
+
+def instruction_vocabulary() -> list[str]:
+    "The scene vocabulary, then the words only instructions use (so the scene words keep their token ids)."
+    return [*vocabulary(), *INSTRUCTION_WORDS]
+
+def held_out_sets() -> list[EditSet]:
+    "Every benchmark set `HELD_OUT` names: what an editor must not train on."
+    return [edit_set(n, s) for n in HELD_OUT['n_per_type'] for s in HELD_OUT['seeds']]
+
+def training_edits(n_per_type: int, seed: int, held=None) -> EditSet:
+    "`edit_set(n_per_type, seed)` less every item whose source or true edit is an image of the sets `held` (default `held_out_sets()`): an editor's training items."
+    if held is None and seed in HELD_OUT['seeds']:
+        raise ValueError(f"seed={seed} draws the benchmark's sets; training edits take another seed (not {HELD_OUT['seeds']})")
+    es = edit_set(n_per_type, seed)
+    seen = {x.numpy().tobytes() for h in (held_out_sets() if held is None else held) for x in torch.cat([h.images, h.true])}
+    keep = [i for i in range(len(es)) if es.images[i].numpy().tobytes() not in seen and es.true[i].numpy().tobytes() not in seen]
+    return es[torch.tensor(keep, dtype=torch.long)]
+
+# %% ../nbs/32_editval.ipynb #61ac393b
+def scene_ip2p(n_in: int = 3, n_out: int | None = None, **kw) -> InstructDDPM:
+    "`create_model('scene-ip2p', 3, vocab_size)`: a fresh `InstructDDPM` for scenes (`scene_diffusion`'s arguments) whose tokenizer knows the instruction words."
+    return scene_diffusion(n_in, n_out, vocab=instruction_vocabulary(), instruct=True, **kw)
+
+register_arch('scene-ip2p', scene_ip2p)
+
+def instruct_from(model: InstructDDPM, base: TextDDPM) -> InstructDDPM:
+    "Start `model` from caption model `base` as InstructPix2Pix starts from Stable Diffusion: every weight copied, zero weights on the source image's input channels, the words `base` lacks embedded as drawn."
+    if not isinstance(model, InstructDDPM): raise TypeError(f"model must be an InstructDDPM, got a {type(model).__name__}")
+    if not isinstance(base, TextDDPM) or isinstance(base, InstructDDPM):
+        raise TypeError(f"base must be a caption-conditional TextDDPM, got a {type(base).__name__}")
+    n = len(base.tokenizer)
+    if model.tokenizer.vocab[:n] != base.tokenizer.vocab:
+        raise ValueError("model's vocabulary must begin with base's, word for word (so that base's embeddings keep their ids)")
+    unet = base.unet.state_dict()
+    unet['conv_in.weight'] = torch.cat([unet['conv_in.weight'], torch.zeros_like(unet['conv_in.weight'])], 1)
+    model.unet.load_state_dict(unet)
+    text, emb = base.text.state_dict(), model.text.token_embedding.weight.detach().clone()
+    emb[:n] = text['token_embedding.weight']
+    model.text.load_state_dict({**text, 'token_embedding.weight': emb})
+    return model
+
+@dataclass(repr=False)
+class EditData(CaptionData):
+    "A `CaptionData` of edits — true edited images, their instructions as captions, their edit types as labels — with the `EditSet`s they come from (`train_edits`, `valid_edits`: the source images among them)."
+    train_edits: EditSet = None
+    valid_edits: EditSet = None
+
+def _edit_data(name: str, train: EditSet, valid: EditSet) -> EditData:
+    y = lambda es: torch.tensor([TYPES.index(t) for t in es.types])
+    return EditData(name, train.true, y(train), valid.true, y(valid), list(TYPES), captions_train=train.instructions,
+                    captions_valid=valid.instructions, train_edits=train, valid_edits=valid)
+
+def scene_edits(n_per_type: int = 2000, seed: int = 100, valid_per_type: int = 8, valid_seed: int = 101) -> EditData:
+    "The dataset `scene-edits`: `training_edits(n_per_type, seed)` for training, `training_edits(valid_per_type, valid_seed)` held out."
+    return _edit_data('scene-edits', training_edits(n_per_type, seed), training_edits(valid_per_type, valid_seed))
+
+register_dataset('scene-edits', scene_edits, None,
+                 'instructed scene edits, 32×32: (source, instruction, true edit) triples, 2,000 of each of the nine edit types '
+                 '(seed 100) / 8 of each valid (seed 101), none sharing an image with a benchmark set')
+
+@register_step
+def instruct_data(state, context_length: int = 32):
+    "Put `caption_dls` of the run's edit dataset — (true edit, instruction, source) triples, its first `n_train` — in `state.dls`, its validation `EditSet` in `state.valid_edits`."
+    data = load_data(state.dataset)
+    if not isinstance(data, EditData): raise TypeError(f"dataset {state.dataset!r} holds no edits (an EditData is needed, e.g. 'scene-edits')")
+    tr, va = data.train_edits, data.valid_edits
+    if state.n_train is not None: tr = tr[:int(state.n_train)]
+    state.dls = caption_dls(tr.true, tr.instructions, WordTokenizer(instruction_vocabulary(), context_length), va.true,
+                            va.instructions, state.recipe.bs, sources=tr.images, valid_sources=va.images)
+    state.valid_edits = va
+
+@register_step
+def instruct_model(state, base: str = 'scenes-diffusion'):
+    "A fresh `InstructDDPM` (the recipe's arch) started from zoo caption model `base` by `instruct_from`."
+    fresh = create_model(state.recipe.arch, state.dls.n_in, state.dls.c, **state.recipe.arch_kw)
+    state.model = instruct_from(fresh, load_text_ddpm(base, device='cpu') if isinstance(base, str) else base)
+
+@register_step
+def instruct_evaluate(state, steps: int = 25, guidance: float = 3., image_guidance: float = 1.5, seed: int = 0):
+    "Edit the validation items by instruction and judge them: mean `fidelity` (also the zoo's `accuracy`) and `preservation`, their ground truth (`pixel_truth`), and the mean squared error to the true edit."
+    va = state.valid_edits
+    out = edit(state.model, va.images, None, va.instructions, seed, 'instruct', steps=steps, guidance=guidance,
+               image_guidance=image_guidance, pbar=False)
+    s = Judge()(va, out).join(pixel_truth(va, out))
+    res = {k: float(s[k].mean()) for k in ('fidelity', 'preservation', 'gt_fidelity', 'gt_preservation')}
+    res.update(accuracy=res['fidelity'], mse=float(((out.float() - va.true.float()) / 255).pow(2).mean()))
+    if getattr(state, 'learn', None) is not None:
+        res.update(zip(('train_loss', 'valid_loss'), map(float, state.learn.recorder.values[-1][:2])))
+    return res
+
+INSTRUCT_STEPS = ('instruct_data', 'instruct_model', 'text_diffusion_train', 'instruct_evaluate')
+SCENES_IP2P_RECIPE = register_recipe(Recipe(
+    'scenes-ip2p', dataset='scene-edits', arch='scene-ip2p', epochs=4, bs=64, lr=1e-3, steps=INSTRUCT_STEPS,
+    arch_kw=dict(config='scenes', p_uncond=0.15),
+    description='an InstructPix2Pix-style editor: scenes-diffusion with the source image as extra input channels, fine-tuned on 18,000 true scene edits'))
+register_zoo('scenes-ip2p', SCENES_IP2P_RECIPE,
+             description='InstructPix2Pix-style editor at 32×32: scenes-diffusion plus the source image, fine-tuned 4 epochs on true edits of the nine edit types')
+
 # %% ../nbs/32_editval.ipynb #7dfe816f
 _TITLES = {'source': 'source', 'sdedit': 'SDEdit', 'ddim': 'DDIM inv.', 'null-text': 'Null-text', 'p2p': 'P2P', 'true': 'true edit'}
 
-def _inversion(model, es: EditSet, kind: str, steps: int, guidance: float, cache: dict | None):
-    "The DDIM ('ddim') or Null-text ('null-text') inversion of the one item `es` under its source caption, from `cache` if it holds it."
-    from vislab.edit import invert, null_text_invert
+def _inversion(model, es: EditSet, method: str, steps: int, guidance: float, cache: dict | None):
+    "The inversion `method` starts from (`invert_for`) for the one item `es` under its source caption, from `cache` if it holds it; None if it inverts nothing."
+    kind = INVERSIONS[method]
+    if kind is None: return None
     key = (kind, es.source_captions[0], steps, guidance if kind == 'null-text' else None, es.images.numpy().tobytes())
     if cache is not None and key in cache: return cache[key]
-    z = (null_text_invert(model, es.images, es.source_captions, steps, guidance, pbar=False) if kind == 'null-text'
-         else invert(model, es.images, es.source_captions, steps, pbar=False))
+    z = invert_for(model, es.images, es.source_captions, method, steps, guidance, pbar=False)
     if cache is not None: cache[key] = z
     return z
 
 def edit_row(model, es: EditSet, i: int, caption: str, methods=None, steps: int = 25, guidance: float = 3., seed: int = 0,
              cache: dict | None = None) -> dict:
     "What `edit_widget` shows for item `i` of `es` edited toward `caption`: 'source', each method's edit (or, for P2P, why it cannot make it) and 'true' when `caption` is the item's target caption; inversions are kept in `cache`."
-    from vislab.edit import METHODS, edit
     methods = METHODS if methods is None else [check_choice('methods', m, METHODS) for m in methods]
     one = es[int(check_range('i', i, 0, len(es) - 1))]
     cap = _check_words(caption, 'caption')
     row = {'source': one.images[0]}
     for m in methods:
-        kind = {'ddim': 'ddim', 'p2p': 'ddim', 'null-text': 'null-text'}.get(m)          # the inversion the method starts from
-        z = None if kind is None else _inversion(model, one, kind, steps, guidance, cache)
+        z = _inversion(model, one, m, steps, guidance, cache)
         try: row[m] = edit(model, one.images, one.source_captions, [cap], seed, m, steps=steps, guidance=guidance, inverted=z, pbar=False)[0]
         except ValueError as e:
             if m != 'p2p' or 'word for word' not in str(e): raise
