@@ -9,7 +9,8 @@ from __future__ import annotations
 import copy, importlib.util, warnings
 from typing import Callable
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import nn, Tensor
 with warnings.catch_warnings():                  # fastai's import calls the deprecated torch.jit.script
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
     from fastai.callback.core import Callback
@@ -20,15 +21,16 @@ from .test_utils import tiny_learner, fastai_mix, timm_mix
 from .models import model_stats
 from .prune import channel_config, channel_scores, dependency_graph, nm_mask, nm_mask_torch, plan_pruning, prune_channels
 from .kernels.nm import warmup as nm_warmup
-from .zoo import load
+from .zoo import get_entry, load
 from .distill import KDCallback
 from .models import create_model, _LiveTensors
 from .test_utils import tiny_dls
 
 # %% auto #0
-__all__ = ['BENCHES', 'RATIOS', 'TEACHER', 'register_bench', 'epoch_times', 'bench_mix', 'per_level_synthesis', 'bench_diffusion',
-           'vislab_l1', 'torch_pruning_l1', 'bench_filters', 'bench_nm', 'bench_prune', 'bench_distill', 'bench_scenes',
-           'bench_falcon', 'bench_cam', 'bench_quant', 'edit_model', 'recoloured', 'bench_edit']
+__all__ = ['BENCHES', 'RATIOS', 'TEACHER', 'MEMORY_FORMATS', 'register_bench', 'epoch_times', 'bench_mix', 'per_level_synthesis',
+           'bench_diffusion', 'vislab_l1', 'torch_pruning_l1', 'bench_filters', 'bench_nm', 'bench_prune',
+           'bench_distill', 'bench_scenes', 'bench_falcon', 'bench_cam', 'bench_quant', 'channels_last_steps',
+           'bench_channels_last', 'edit_model', 'recoloured', 'bench_edit']
 
 # %% ../nbs/80_bench.ipynb #7e245c4e
 BENCHES: dict[str, Callable] = {}
@@ -439,6 +441,48 @@ def bench_quant(quick: bool = False, models=None, reps: int | None = None, round
     return rows
 
 register_bench('quant')(bench_quant);
+
+# %% ../nbs/80_bench.ipynb #chlast-def
+MEMORY_FORMATS = {'contiguous': torch.contiguous_format, 'channels-last': torch.channels_last}
+
+def _sgd_step(model: nn.Module, x: Tensor, y: Tensor) -> Callable[[], float]:
+    "A function taking one SGD step (momentum 0.9) of `model` on the cross-entropy of (`x`, `y`) and returning the loss it stepped on."
+    opt = torch.optim.SGD(model.parameters(), lr=1e-2, momentum=.9)
+    def step():
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(); loss.backward(); opt.step()
+        return loss.item()
+    return step
+
+def channels_last_steps(name: str, bs: int = 128, seed: int = 0, device='cpu') -> dict[str, Callable[[], float]]:
+    "memory format → one SGD step of the zoo model `name`'s architecture (initialised with `seed`, the same weights for both) on one random CIFAR-sized batch."
+    check_range('bs', bs, 1)
+    r = get_entry(name).recipe
+    g = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(bs, 3, 32, 32, generator=g).to(device), torch.randint(0, 10, (bs,), generator=g).to(device)
+    torch.manual_seed(seed)
+    m = create_model(r.arch, 3, 10, **r.arch_kw).to(device).train()
+    return {k: _sgd_step(copy.deepcopy(m).to(memory_format=f), x, y) for k, f in MEMORY_FORMATS.items()}
+
+def bench_channels_last(quick: bool = False, models=('cifar10-resnet8', 'cifar10-resnet8w32'), bs: int | None = None,
+                        reps: int | None = None, rounds: int | None = None, devices=None) -> list[dict]:
+    "Seconds per training step of the zoo's CIFAR ResNet-8s, contiguous vs channels-last: interleaved rounds, the best round's median, and the ratio."
+    bs, reps, rounds = bs or (8 if quick else 128), reps or (2 if quick else 10), rounds or (1 if quick else 3)
+    devices = devices or ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+    rows = []
+    for dev in devices:
+        for name in models:
+            steps = channels_last_steps(name, bs, device=dev)
+            best = {k: float('inf') for k in steps}
+            for r in range(rounds):                                     # interleaved: a change in load hits both ways alike
+                for k, f in steps.items(): best[k] = min(best[k], time_ms(f, warmup=2 if r == 0 else 1, reps=reps)['median'])
+            arch = get_entry(name).recipe
+            width = create_model(arch.arch, 3, 10, **arch.arch_kw).width
+            rows += [dict(device=dev, model=name, width=width, batch=f'{bs}×3×32×32', memory_format=k, s_per_step=ms / 1e3,
+                          **{'× contiguous': ms / best['contiguous']}) for k, ms in best.items()]
+    return rows
+
+register_bench('channels-last')(bench_channels_last);
 
 # %% ../nbs/80_bench.ipynb #2967488a
 def edit_model(device=None):
