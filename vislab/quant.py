@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 with warnings.catch_warnings():                  # fastai's import calls the deprecated torch.jit.script
     warnings.simplefilter('ignore', FutureWarning)
-    from fastai.callback.core import Callback
+    from fastai.callback.core import (Callback, CancelBackwardException, CancelBatchException, CancelEpochException,
+                                      CancelFitException, CancelStepException, CancelTrainException, CancelValidException)
 from .core import check_choice, check_range, evaluating, swapped, activations
 
 # %% auto #0
@@ -366,6 +367,9 @@ def soft_ce(pred: Tensor, target_logits: Tensor) -> Tensor:
     "Cross-entropy of `pred` against the softmax of `target_logits` (soft targets)."
     return -(F.softmax(target_logits, 1) * F.log_softmax(pred, 1)).sum(1).mean()
 
+_CANCELS = (CancelBatchException, CancelBackwardException, CancelStepException, CancelTrainException, CancelValidException,
+            CancelEpochException, CancelFitException)    # fastai's own control flow, caught by an outer event
+
 class AnyPrecisionCallback(Callback):
     "Train an any-precision model at every bit-width of `bits` (default: all it has) on each batch, losses summed; validate at `valid_bits`."
     order = 50
@@ -376,12 +380,25 @@ class AnyPrecisionCallback(Callback):
         self.train_bits = sorted({check_bits(b, 'bits', allowed) for b in (self.bits or allowed)}, reverse=True)
         self.vbits = check_bits(self.valid_bits or self.train_bits[0], 'valid_bits', allowed)
         if self._old is None: self._old = current_precision(self.model)
-    def _restore(self):
+    def _put_back(self):
         if self._old is not None: set_precision(self.model, self._old)
-        self._old = None
+    def _restore(self):
+        self._put_back(); self._old = None
+        self.learn.__dict__.pop('_with_events', None)
+    def _guard(self):
+        "Run the rest of this fit's events through a wrapper that restores the precision when an exception escapes them (fastai then runs no `after_fit`)."
+        learn, run = self.learn, type(self.learn)._with_events
+        def guarded(*args, **kwargs):
+            try: return run(learn, *args, **kwargs)
+            except _CANCELS: raise
+            except BaseException:
+                if self.learn is learn: self._restore()
+                raise
+        learn._with_events = guarded
     def before_fit(self):
-        self._fitting = not hasattr(self.learn, 'lr_finder')
-        self._setup()
+        self._fitting, self._old = not hasattr(self.learn, 'lr_finder'), None
+        self._setup(); self._guard()
+    def after_epoch(self): self._put_back()           # between epochs and after the last: the model's own precision
     def after_fit(self): self._restore(); self._fitting = False
     def before_validate(self): self._setup()
     def after_validate(self):
