@@ -1,5 +1,5 @@
 "The offline docs build (tools/build_docs.py): every notebook gets a page with its API docs and stored outputs, nothing external."
-import base64, html, json, re, shutil, subprocess, sys
+import ast, base64, html, json, re, shutil, subprocess, sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -153,6 +153,32 @@ def test_stored_outputs_shown(site):
         assert page.count('src="data:image/png;base64,') >= pngs, nb
         n += len(texts) + pngs
     assert n > 0, 'no notebook has a stored output to check'
+
+_EXPORT = {'export', 'exports', 'exporti'}
+
+def mixed_import_cells(nb: dict) -> list[str]:
+    "Ids of the non-export code cells that hold a top-level import beside other statements: nbdev runs any cell that imports, whole, to build the docs."
+    out = []
+    for c in nb['cells']:
+        src = ''.join(c['source'])
+        if c['cell_type'] != 'code' or {m[1] for m in re.finditer(r'^\s*#\s*\|\s*(\w+)', src, re.M)} & _EXPORT: continue
+        code = '\n'.join('' if re.match(r'\s*[%!]', line) else line for line in src.splitlines())  # IPython magics and shell lines
+        is_import = [isinstance(s, (ast.Import, ast.ImportFrom)) for s in ast.parse(code).body]
+        if any(is_import) and not all(is_import): out.append(c['id'])
+    return out
+
+def test_mixed_import_cells_found():
+    nb = _nb([('code', '#| hide\nimport os\nfrom pathlib import Path'), ('code', '#| export\nimport re\nX = 1'),
+              ('code', 'import json\nprint(json.dumps(1))'), ('code', '#| hide\nimport warnings\nwarnings.simplefilter("ignore")'),
+              ('code', 'try: import open_clip\nexcept ImportError: open_clip = None'), ('code', '%matplotlib inline\nimport numpy'),
+              ('code', 'def f():\n    import os\n    return os.sep'), ('markdown', 'import this')])
+    assert mixed_import_cells(nb) == [nb['cells'][i]['id'] for i in (2, 3)]
+
+@pytest.mark.parametrize('nb', sorted(p for p in NBS.rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts), ids=lambda p: str(p.relative_to(NBS)))
+def test_imports_in_cells_of_their_own(nb):
+    "Every notebook keeps imports out of cells with other code (export cells aside), as its conventions ask."
+    bad = mixed_import_cells(json.loads(nb.read_text()))
+    assert not bad, f"{nb.relative_to(ROOT)}: cells {bad} mix imports with other code; give the imports cells of their own"
 
 # ---- the builder's own rules, on a small made-up project (independent of what nbs/ holds today)
 
