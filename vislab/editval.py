@@ -13,25 +13,26 @@ from torch import Tensor
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 from torchmetrics.functional.image import structural_similarity_index_measure as _ssim
-from .core import check_choice, check_range
+from .core import Timer, check_choice, check_range
 from .scenes import (ATTRIBUTES, OBJECT_ATTRS, N_SHAPES, SLOTS, SIDES, JITTER, WHERE, TEMPLATES, MIN_VISIBLE,
                            BACKGROUND_RGB, SHADE_RGB, Scenes, render, sample_scenes, visible_fraction, vocabulary,
                            parse_caption, edit as scene_edit)
 from .clip import CaptionData, WordTokenizer, encode_images, encode_texts, load_clip, _scale
 from .data import load_data, register_dataset
 from .models import create_model, register_arch
-from .lab import Recipe, register_recipe, register_step
+from .lab import Recipe, mean_ci, register_recipe, register_step
 from .diffusion import InstructDDPM, TextDDPM, caption_dls, load_text_ddpm, scene_diffusion
-from .edit import INVERSIONS, METHODS, edit, invert_for
+from .edit import INVERSIONS, METHODS, edit, invert, invert_for, null_text_invert
 from .zoo import load as load_zoo, model_input, register_zoo
 
 # %% auto #0
 __all__ = ['EDIT_TYPES', 'OUT_OF_REACH', 'TYPES', 'EDITED', 'SPATIAL', 'SHAPES', 'DIGITS', 'CLIP_ATTRS', 'COLLATERAL',
-           'CANDIDATES', 'INSTRUCTION_WORDS', 'HELD_OUT', 'INSTRUCT_STEPS', 'SCENES_IP2P_RECIPE', 'check_edit_type',
-           'EditSet', 'edit_set', 'edit_item', 'edit_region', 'slot_box', 'foreground', 'masked_ssim', 'Judge',
-           'candidates', 'pixel_truth', 'judge_candidates', 'rank_correlations', 'instruction_vocabulary',
-           'held_out_sets', 'training_edits', 'scene_ip2p', 'instruct_from', 'EditData', 'scene_edits', 'instruct_data',
-           'instruct_model', 'instruct_evaluate', 'edit_row', 'show_row', 'edit_widget']
+           'CANDIDATES', 'INSTRUCTION_WORDS', 'HELD_OUT', 'INSTRUCT_STEPS', 'SCENES_IP2P_RECIPE', 'REFERENCES',
+           'SCORES', 'EDITVAL_RECIPE', 'check_edit_type', 'EditSet', 'edit_set', 'edit_item', 'edit_region', 'slot_box',
+           'foreground', 'masked_ssim', 'Judge', 'candidates', 'pixel_truth', 'judge_candidates', 'rank_correlations',
+           'instruction_vocabulary', 'held_out_sets', 'training_edits', 'scene_ip2p', 'instruct_from', 'EditData',
+           'scene_edits', 'instruct_data', 'instruct_model', 'instruct_evaluate', 'run_editors', 'score_editors',
+           'editval_benchmark', 'edit_row', 'show_row', 'edit_widget']
 
 # %% ../nbs/32_editval.ipynb #b752d2c3
 #: EditVal's 13 edit types, in the paper's order
@@ -587,8 +588,78 @@ SCENES_IP2P_RECIPE = register_recipe(Recipe(
 register_zoo('scenes-ip2p', SCENES_IP2P_RECIPE,
              description='InstructPix2Pix-style editor at 32×32: scenes-diffusion plus the source image, fine-tuned 4 epochs on true edits of the nine edit types')
 
+# %% ../nbs/32_editval.ipynb #312784ed
+REFERENCES = ('source', 'true')          # rows beside the editors: no edit at all, and the true edit
+
+def _word_swaps(es: EditSet) -> Tensor:
+    return torch.tensor([len(a.split()) == len(b.split()) for a, b in zip(es.source_captions, es.target_captions)])
+
+def run_editors(es: EditSet, model: TextDDPM, instruct: InstructDDPM | None = None, seed: int = 0, steps: int = 25,
+                guidance: float = 3., image_guidance: float = 1.5, inner: int = 5) -> dict[str, tuple[Tensor, Tensor, float]]:
+    "Every editor on the items of `es`: method → (edited images, which items it edited, seconds). The caption methods edit source → target caption with `model` (Null-text with `inner` Adam steps per step), 'instruct' follows the instructions with `instruct`."
+    S, T, every = es.source_captions, es.target_captions, torch.ones(len(es), dtype=torch.bool)
+    run = lambda m, x, s, t, **kw: edit(model, x, s, t, seed, m, steps=steps, guidance=guidance, pbar=False, **kw)
+    out = {}
+    with Timer() as tm: x = run('sdedit', es.images, S, T)
+    out['sdedit'] = (x, every, tm.s)
+    with Timer() as tz: z = invert(model, es.images, S, steps, pbar=False)
+    with Timer() as tm: x = run('ddim', es.images, S, T, inverted=z)
+    out['ddim'] = (x, every, tz.s + tm.s)
+    with Timer() as tm: x = run('null-text', es.images, S, T, inverted=null_text_invert(model, es.images, S, steps, guidance, inner, pbar=False))
+    out['null-text'] = (x, every, tm.s)
+    swap, x = _word_swaps(es), es.images.clone()
+    k = swap.nonzero().flatten()
+    with Timer() as tm:
+        if len(k): x[k] = run('p2p', es.images[k], [S[i] for i in k], [T[i] for i in k], inverted=z[k])
+    out['p2p'] = (x, swap, tm.s + tz.s * len(k) / len(es))               # its share of the inversion
+    if instruct is not None:
+        with Timer() as tm:
+            x = edit(instruct, es.images, None, es.instructions, seed, 'instruct', steps=steps, guidance=guidance,
+                     image_guidance=image_guidance, pbar=False)
+        out['instruct'] = (x, every, tm.s)
+    return out
+
+def score_editors(judge: Judge, es: EditSet, outs: dict) -> pd.DataFrame:
+    "The judge's and the ground truth's scores (`Judge`, `pixel_truth`) of every edit each method of `outs` (`run_editors`) made, one row per edit, with the `REFERENCES` beside them."
+    every = torch.ones(len(es), dtype=torch.bool)
+    rows = []
+    for m, (x, ok, _) in {**outs, 'source': (es.images, every, 0.), 'true': (es.true, every, 0.)}.items():
+        k = ok.nonzero().flatten()
+        if len(k): rows.append(judge(es[k], x[k]).join(pixel_truth(es[k], x[k])).assign(method=m, item=k.numpy()))
+    return pd.concat(rows, ignore_index=True)
+
+SCORES = ('fidelity', 'preservation', 'gt_fidelity', 'gt_preservation')
+
+def _flat(scored: pd.DataFrame, secs: dict) -> dict:
+    "`score_editors`' table as flat metrics: '{method}.{edit type or all}.{score}' means, '{method}.s_per_edit', and the judge-vs-truth rank correlations over the editors' edits, 'judge.{edit type or all}.{fidelity|preservation}_rho'."
+    res = {}
+    for m, g in scored.groupby('method', sort=False):
+        for t, h in [*g.groupby('edit_type', sort=False), ('all', g)]:
+            res.update({f'{m}.{t}.{k}': float(h[k].mean()) for k in SCORES})
+        if m in secs: res[f'{m}.s_per_edit'] = secs[m] / len(g)
+    rc = rank_correlations(scored[~scored.method.isin(REFERENCES)])
+    for t, r in rc.iterrows():
+        res.update({f'judge.{t}.{k}': float(r[k]) for k in ('fidelity_rho', 'preservation_rho') if np.isfinite(r[k])})
+    return res
+
+@register_step
+def editval_benchmark(state, n_per_type: int = 8, steps: int = 25, guidance: float = 3., image_guidance: float = 1.5,
+                      inner: int = 5, model='scenes-diffusion', instruct='scenes-ip2p'):
+    "Every editor (`run_editors`; zoo models, or the models themselves) on a fresh benchmark set `edit_set(n_per_type, seed)`, judged and checked against the truth (`score_editors`): flat metrics per method and edit type, seconds per edit, the judge's rank correlations with the truth."
+    es = edit_set(n_per_type, state.seed)
+    model = load_text_ddpm(model) if isinstance(model, str) else model
+    instruct = load_zoo(instruct) if isinstance(instruct, str) else instruct
+    outs = run_editors(es, model, instruct, state.seed, steps, guidance, image_guidance, inner)
+    scored = score_editors(Judge(), es, outs)
+    return _flat(scored, {m: s for m, (_, _, s) in outs.items()})
+
+EDITVAL_RECIPE = register_recipe(Recipe(
+    'editval', dataset='scene-edits', arch='scene-ip2p', steps=(editval_benchmark,),
+    description="EditVal on scenes: SDEdit, DDIM inversion, Null-text, P2P (scenes-diffusion) and the instruction editor "
+                "(scenes-ip2p) on 8 items of each edit type per seed, judged and checked against the true edits"))
+
 # %% ../nbs/32_editval.ipynb #7dfe816f
-_TITLES = {'source': 'source', 'sdedit': 'SDEdit', 'ddim': 'DDIM inv.', 'null-text': 'Null-text', 'p2p': 'P2P', 'true': 'true edit'}
+_TITLES = {'source': 'source', 'sdedit': 'SDEdit', 'ddim': 'DDIM inv.', 'null-text': 'Null-text', 'p2p': 'P2P', 'instruct': 'Instruct', 'true': 'true edit'}
 
 def _inversion(model, es: EditSet, method: str, steps: int, guidance: float, cache: dict | None):
     "The inversion `method` starts from (`invert_for`) for the one item `es` under its source caption, from `cache` if it holds it; None if it inverts nothing."
