@@ -508,11 +508,11 @@ def text_diffusion_evaluate(state, n: int = 96, steps: int = 25, guidance: float
 
 TEXT_DIFFUSION_STEPS = ('text_diffusion_data', 'text_diffusion_model', 'text_diffusion_train', 'text_diffusion_evaluate')
 SCENES_DIFFUSION_RECIPE = register_recipe(Recipe(
-    'scenes-diffusion', dataset='scene-captions', arch='scene-diffusion', epochs=3, bs=64, lr=2e-3, steps=TEXT_DIFFUSION_STEPS,
+    'scenes-diffusion', dataset='scene-captions', arch='scene-diffusion', epochs=10, bs=64, lr=2e-3, steps=TEXT_DIFFUSION_STEPS,
     arch_kw=dict(config='scenes'),
     description='a caption-conditional DDPM (UNet 16–32–64, cross-attention to SceneCLIP token states) on 20,000 captioned scenes'))
 register_zoo('scenes-diffusion', SCENES_DIFFUSION_RECIPE,
-             description='caption-conditional DDPM at 32×32 on 20,000 captioned 1–2-object scenes, frozen scenes-clip text encoder; 3 epochs')
+             description='caption-conditional DDPM at 32×32 on 20,000 captioned 1–2-object scenes, frozen scenes-clip text encoder; 10 epochs')
 
 def load_text_ddpm(name: str = 'scenes-diffusion', train: bool = True, device=None) -> TextDDPM:
     "Zoo caption-conditional model `name` in eval mode (trained and cached first if needed and `train`)."
