@@ -582,11 +582,11 @@ def instruct_evaluate(state, steps: int = 25, guidance: float = 3., image_guidan
 
 INSTRUCT_STEPS = ('instruct_data', 'instruct_model', 'text_diffusion_train', 'instruct_evaluate')
 SCENES_IP2P_RECIPE = register_recipe(Recipe(
-    'scenes-ip2p', dataset='scene-edits', arch='scene-ip2p', epochs=4, bs=64, lr=1e-3, steps=INSTRUCT_STEPS,
+    'scenes-ip2p', dataset='scene-edits', arch='scene-ip2p', epochs=8, bs=64, lr=1e-3, steps=INSTRUCT_STEPS,
     arch_kw=dict(config='scenes', p_uncond=0.15),
     description='an InstructPix2Pix-style editor: scenes-diffusion with the source image as extra input channels, fine-tuned on 18,000 true scene edits'))
 register_zoo('scenes-ip2p', SCENES_IP2P_RECIPE,
-             description='InstructPix2Pix-style editor at 32×32: scenes-diffusion plus the source image, fine-tuned 4 epochs on true edits of the nine edit types')
+             description='InstructPix2Pix-style editor at 32×32: scenes-diffusion plus the source image, fine-tuned 8 epochs on true edits of the nine edit types');
 
 # %% ../nbs/32_editval.ipynb #312784ed
 REFERENCES = ('source', 'true')          # rows beside the editors: no edit at all, and the true edit
@@ -645,13 +645,16 @@ def _flat(scored: pd.DataFrame, secs: dict) -> dict:
 @register_step
 def editval_benchmark(state, n_per_type: int = 8, steps: int = 25, guidance: float = 3., image_guidance: float = 1.5,
                       inner: int = 5, model='scenes-diffusion', instruct='scenes-ip2p'):
-    "Every editor (`run_editors`; zoo models, or the models themselves) on a fresh benchmark set `edit_set(n_per_type, seed)`, judged and checked against the truth (`score_editors`): flat metrics per method and edit type, seconds per edit, the judge's rank correlations with the truth."
+    "Every editor (`run_editors`; zoo models, or the models themselves) on a fresh benchmark set `edit_set(n_per_type, seed)`, judged and checked against the truth (`score_editors`): flat metrics per method and edit type, seconds per edit, the judge's rank correlations with the truth on the editors' edits ('judge.…') and on the probes of `judge_candidates` ('probes.…')."
     es = edit_set(n_per_type, state.seed)
     model = load_text_ddpm(model) if isinstance(model, str) else model
     instruct = load_zoo(instruct) if isinstance(instruct, str) else instruct
     outs = run_editors(es, model, instruct, state.seed, steps, guidance, image_guidance, inner)
-    scored = score_editors(Judge(), es, outs)
-    return _flat(scored, {m: s for m, (_, _, s) in outs.items()})
+    judge = Judge()
+    res = _flat(score_editors(judge, es, outs), {m: s for m, (_, _, s) in outs.items()})
+    for t, r in rank_correlations(judge_candidates(judge, es, state.seed)).iterrows():
+        res.update({f'probes.{t}.{k}': float(r[k]) for k in ('fidelity_rho', 'preservation_rho') if np.isfinite(r[k])})
+    return res
 
 EDITVAL_RECIPE = register_recipe(Recipe(
     'editval', dataset='scene-edits', arch='scene-ip2p', steps=(editval_benchmark,),
