@@ -465,6 +465,10 @@ def _resume(out: Path | None, recipes: list, overrides: dict) -> Results:
                              f"settings; give another out folder or remove that file to start again")
     return old
 
+def _headline(res: Results) -> str:
+    "The metric `results.png` shows: accuracy if the runs report it, else their first metric."
+    return 'accuracy' if 'accuracy' in res.metrics or not res.metrics else res.metrics[0]
+
 def run(recipes: Iterable[str | Recipe] | str | Recipe, seeds: Iterable[int] = (0, 1, 2), dataset: str | None = None,
         epochs: int | None = None, n_train: int | None = None, imbalance: float | None = None,
         out: str | Path | None = None, save: bool = False, progress: bool = False, log=print,
@@ -497,5 +501,5 @@ def run(recipes: Iterable[str | Recipe] | str | Recipe, seeds: Iterable[int] = (
         for f in concurrent.futures.as_completed(futures): done(futures[f], f.result())
     order = {(r.name, s): i for i, (r, s) in enumerate((r, s) for r in recipes for s in seeds)}
     res.records.sort(key=lambda rec: order.get((rec['recipe'], rec['seed']), -1))
-    if out is not None: res.save(out); res.plot(path=out/'results.png')
+    if out is not None: res.save(out); res.plot(_headline(res), path=out/'results.png')
     return res
