@@ -485,13 +485,13 @@ def bench_channels_last(quick: bool = False, models=('cifar10-resnet8', 'cifar10
 register_bench('channels-last')(bench_channels_last);
 
 # %% ../nbs/80_bench.ipynb #2967488a
-def edit_model(device=None):
-    "The zoo's `scenes-diffusion` if it is cached, else its recipe's architecture freshly initialised (seed 0); and which of the two it is."
-    from vislab.diffusion import SCENES_DIFFUSION_RECIPE as r, load_text_ddpm
-    from vislab.zoo import find
-    if find(r.name) is not None: return load_text_ddpm(r.name, train=False, device=device), f'{r.name} (zoo, trained)'
+def edit_model(device=None, name: str = 'scenes-diffusion'):
+    "Zoo editing model `name` (`scenes-diffusion`, or the instruction editor `scenes-ip2p`) if it is shipped or cached, else its recipe's architecture freshly initialised (seed 0); and which of the two it is."
+    from vislab.zoo import find, get_entry, load
+    r = get_entry(name).recipe
+    if find(name) is not None: return load(name, train=False, device=device), f'{name} (zoo, trained)'
     torch.manual_seed(0)
-    return create_model(r.arch, 3, None, **r.arch_kw).to(device or 'cpu').eval(), f'{r.arch} (untrained: {r.name} not cached)'
+    return create_model(r.arch, 3, None, **r.arch_kw).to(device or 'cpu').eval(), f'{r.arch} (untrained: {name} not cached)'
 
 def recoloured(es, k: int) -> list[list[str]]:
     "`k` lists of target captions, one caption per item of `es`: its source caption with the object's colour moved 1 … `k` colours on."
@@ -520,7 +520,7 @@ _BASELINE = {'K captions': 'inverted again per caption', 'N images': 'N calls of
 
 def bench_edit(quick: bool = False, n_images: int | None = None, k_captions: int | None = None, steps: int | None = None,
                rounds: int | None = None, devices=None) -> list[dict]:
-    "Seconds per edit of each `vislab.edit` method: one inversion reused across K captions vs inverting per caption, one call over N images vs N calls; speed-ups and the largest pixel difference."
+    "Seconds per edit of each `vislab.edit` method (the caption editors on `scenes-diffusion`, 'instruct' on `scenes-ip2p`): one inversion reused across K captions vs inverting per caption, one call over N images vs N calls; speed-ups and the largest pixel difference."
     from vislab.edit import METHODS, edit
     from vislab.editval import edit_set
     n, k = n_images or (2 if quick else 4), k_captions or (2 if quick else 4)
@@ -530,10 +530,12 @@ def bench_edit(quick: bool = False, n_images: int | None = None, k_captions: int
     S, Ts = es.source_captions, recoloured(es, k)
     rows = []
     for dev in devices:
-        model, which = edit_model(dev)
+        (model, which), (ip, which_ip) = edit_model(dev), edit_model(dev, 'scenes-ip2p')
         edit(model, es.images[:1], S[:1], Ts[0][:1], steps=1, pbar=False)   # warm-up: first-call costs enter no timing
-        for method in METHODS:
-            cases = _edit_cases(model, method, es.images, S, Ts, steps)
+        edit(ip, es.images[:1], None, es.instructions[:1], method='instruct', steps=1, pbar=False)
+        jobs = [(model, which, m, Ts) for m in METHODS] + [(ip, which_ip, 'instruct', [es.instructions])]
+        for model_, which_, method, targets in jobs:               # the instruction editor: no inversion to reuse
+            cases = _edit_cases(model_, method, es.images, S, targets, steps)
             outs, best = {}, {w: float('inf') for w in cases}
             for r in range(rounds):                                     # interleaved: a change in load hits both ways alike
                 for w, (_, _, f) in cases.items():
@@ -541,7 +543,7 @@ def bench_edit(quick: bool = False, n_images: int | None = None, k_captions: int
                     best[w] = min(best[w], t.s)
             for w, (cmp, edits, _) in cases.items():
                 base = _BASELINE[cmp]
-                rows.append(dict(device=dev, model=which, method=method, comparison=cmp, way=w, images=n, edits=edits, steps=steps,
+                rows.append(dict(device=dev, model=which_, method=method, comparison=cmp, way=w, images=n, edits=edits, steps=steps,
                                  s=best[w], s_per_edit=best[w] / edits, speedup=best[base] / best[w],
                                  max_pixel_diff=int((outs[w].int() - outs[base].int()).abs().max())))
     return rows

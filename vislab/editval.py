@@ -643,7 +643,7 @@ def _flat(scored: pd.DataFrame, secs: dict) -> dict:
     return res
 
 @register_step
-def editval_benchmark(state, n_per_type: int = 8, steps: int = 25, guidance: float = 3., image_guidance: float = 1.5,
+def editval_benchmark(state, n_per_type: int = 16, steps: int = 25, guidance: float = 3., image_guidance: float = 1.5,
                       inner: int = 5, model='scenes-diffusion', instruct='scenes-ip2p'):
     "Every editor (`run_editors`; zoo models, or the models themselves) on a fresh benchmark set `edit_set(n_per_type, seed)`, judged and checked against the truth (`score_editors`): flat metrics per method and edit type, seconds per edit, the judge's rank correlations with the truth on the editors' edits ('judge.…') and on the probes of `judge_candidates` ('probes.…')."
     es = edit_set(n_per_type, state.seed)
@@ -659,7 +659,7 @@ def editval_benchmark(state, n_per_type: int = 8, steps: int = 25, guidance: flo
 EDITVAL_RECIPE = register_recipe(Recipe(
     'editval', dataset='scene-edits', arch='scene-ip2p', steps=(editval_benchmark,),
     description="EditVal on scenes: SDEdit, DDIM inversion, Null-text, P2P (scenes-diffusion) and the instruction editor "
-                "(scenes-ip2p) on 8 items of each edit type per seed, judged and checked against the true edits"))
+                "(scenes-ip2p) on 16 items of each edit type per seed, judged and checked against the true edits"))
 
 # %% ../nbs/32_editval.ipynb #7dfe816f
 _TITLES = {'source': 'source', 'sdedit': 'SDEdit', 'ddim': 'DDIM inv.', 'null-text': 'Null-text', 'p2p': 'P2P', 'instruct': 'Instruct', 'true': 'true edit'}
@@ -675,8 +675,8 @@ def _inversion(model, es: EditSet, method: str, steps: int, guidance: float, cac
     return z
 
 def edit_row(model, es: EditSet, i: int, caption: str, methods=None, steps: int = 25, guidance: float = 3., seed: int = 0,
-             cache: dict | None = None) -> dict:
-    "What `edit_widget` shows for item `i` of `es` edited toward `caption`: 'source', each method's edit (or, for P2P, why it cannot make it) and 'true' when `caption` is the item's target caption; inversions are kept in `cache`."
+             cache: dict | None = None, instruct: InstructDDPM | None = None) -> dict:
+    "What `edit_widget` shows for item `i` of `es` edited toward `caption`: 'source', each method's edit (or, for P2P, why it cannot make it), with an `instruct` model its edit by the instruction the two captions imply (`edit_item`), and 'true' when `caption` is the item's target caption; inversions are kept in `cache`."
     methods = METHODS if methods is None else [check_choice('methods', m, METHODS) for m in methods]
     one = es[int(check_range('i', i, 0, len(es) - 1))]
     cap = _check_words(caption, 'caption')
@@ -687,6 +687,10 @@ def edit_row(model, es: EditSet, i: int, caption: str, methods=None, steps: int 
         except ValueError as e:
             if m != 'p2p' or 'word for word' not in str(e): raise
             row[m] = str(e).split('; item')[0]                     # P2P swaps words: it cannot add or drop one
+    if instruct is not None:
+        try: ins = edit_item(one.source_captions[0], cap).instructions[0]
+        except ValueError as e: row['instruct'] = f"no single edit to instruct: {e}"
+        else: row['instruct'] = edit(instruct, one.images, None, [ins], seed, 'instruct', steps=steps, guidance=guidance, pbar=False)[0]
     if cap == one.target_captions[0].lower(): row['true'] = one.true[0]
     return row
 
