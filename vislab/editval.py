@@ -657,7 +657,7 @@ def editval_benchmark(state, n_per_type: int = 16, steps: int = 25, guidance: fl
     return res
 
 EDITVAL_RECIPE = register_recipe(Recipe(
-    'editval', dataset='scene-edits', arch='scene-ip2p', steps=(editval_benchmark,),
+    'editval', dataset='scene-edits', arch='scene-ip2p', steps=('editval_benchmark',),
     description="EditVal on scenes: SDEdit, DDIM inversion, Null-text, P2P (scenes-diffusion) and the instruction editor "
                 "(scenes-ip2p) on 16 items of each edit type per seed, judged and checked against the true edits"))
 
