@@ -590,6 +590,7 @@ register_zoo('scenes-ip2p', SCENES_IP2P_RECIPE,
 
 # %% ../nbs/32_editval.ipynb #312784ed
 REFERENCES = ('source', 'true')          # rows beside the editors: no edit at all, and the true edit
+_TITLES = {'source': 'source', 'sdedit': 'SDEdit', 'ddim': 'DDIM inv.', 'null-text': 'Null-text', 'p2p': 'P2P', 'instruct': 'Instruct', 'true': 'true edit'}
 
 def _word_swaps(es: EditSet) -> Tensor:
     return torch.tensor([len(a.split()) == len(b.split()) for a, b in zip(es.source_captions, es.target_captions)])
@@ -662,8 +663,6 @@ EDITVAL_RECIPE = register_recipe(Recipe(
                 "(scenes-ip2p) on 16 items of each edit type per seed, judged and checked against the true edits"))
 
 # %% ../nbs/32_editval.ipynb #7dfe816f
-_TITLES = {'source': 'source', 'sdedit': 'SDEdit', 'ddim': 'DDIM inv.', 'null-text': 'Null-text', 'p2p': 'P2P', 'instruct': 'Instruct', 'true': 'true edit'}
-
 def _inversion(model, es: EditSet, method: str, steps: int, guidance: float, cache: dict | None):
     "The inversion `method` starts from (`invert_for`) for the one item `es` under its source caption, from `cache` if it holds it; None if it inverts nothing."
     kind = INVERSIONS[method]
