@@ -26,10 +26,10 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
 from .core import activations, check_choice, check_range, pick_device, seed_everything, write_atomic
 from .data import ImageData, load_data
 from .models import create_model, register_arch
-from .lab import Recipe, learner, quiet, register_recipe, register_step
+from .lab import Recipe, State, learner, quiet, register_recipe, register_step
 from .scenes import render, sample_scenes, vocabulary
 from .clip import CaptionData, TextEncoder, WordTokenizer, attribute_prompts, load_clip, zero_shot
-from .zoo import register_zoo, load as load_zoo
+from .zoo import register_zoo, load as load_zoo, record as zoo_record
 
 # %% auto #0
 __all__ = ['CONFIGS', 'TEXT_DIFFUSION_STEPS', 'SCENES_DIFFUSION_RECIPE', 'DiffusionConfig', 'get_config', 'class_unet', 'DDPM',
@@ -37,7 +37,7 @@ __all__ = ['CONFIGS', 'TEXT_DIFFUSION_STEPS', 'SCENES_DIFFUSION_RECIPE', 'Diffus
            'load_ddpm', 'ddim', 'guided', 'seed_noise', 'start_step', 'denoise', 'sample', 'synthesize',
            'synthesize_img2img', 'token_states', 'text_unet', 'TextDDPM', 'scene_diffusion', 'InstructDDPM',
            'caption_dls', 'text_diffusion_data', 'text_diffusion_model', 'text_diffusion_train',
-           'text_diffusion_evaluate', 'load_text_ddpm']
+           'text_diffusion_evaluate', 'text_ddpm_check', 'load_text_ddpm']
 
 # %% ../nbs/30_diffusion.ipynb #c01c7b8f
 @dataclass(frozen=True)
@@ -511,7 +511,12 @@ SCENES_DIFFUSION_RECIPE = register_recipe(Recipe(
     'scenes-diffusion', dataset='scene-captions', arch='scene-diffusion', epochs=10, bs=64, lr=2e-3, steps=TEXT_DIFFUSION_STEPS,
     arch_kw=dict(config='scenes'),
     description='a caption-conditional DDPM (UNet 16–32–64, cross-attention to SceneCLIP token states) on 20,000 captioned scenes'))
-register_zoo('scenes-diffusion', SCENES_DIFFUSION_RECIPE,
+def text_ddpm_check(name: str = 'scenes-diffusion') -> dict:
+    "Reload zoo caption model `name` and score fresh samples with `text_diffusion_evaluate` again: `{'recorded', 'measured'}`."
+    state = State(model=load_text_ddpm(name, train=False), clip=load_clip('scenes-clip')[0], learn=None)
+    return dict(recorded=zoo_record(name)['accuracy'], measured=text_diffusion_evaluate.fn(state)['accuracy'])
+
+register_zoo('scenes-diffusion', SCENES_DIFFUSION_RECIPE, check=text_ddpm_check,
              description='caption-conditional DDPM at 32×32 on 20,000 captioned 1–2-object scenes, frozen scenes-clip text encoder; 10 epochs')
 
 def load_text_ddpm(name: str = 'scenes-diffusion', train: bool = True, device=None) -> TextDDPM:

@@ -20,10 +20,10 @@ from .scenes import (ATTRIBUTES, OBJECT_ATTRS, N_SHAPES, SLOTS, SIDES, JITTER, W
 from .clip import CaptionData, WordTokenizer, encode_images, encode_texts, load_clip, _scale
 from .data import load_data, register_dataset
 from .models import create_model, register_arch
-from .lab import Recipe, mean_ci, register_recipe, register_step
+from .lab import Recipe, State, mean_ci, register_recipe, register_step
 from .diffusion import InstructDDPM, TextDDPM, caption_dls, load_text_ddpm, scene_diffusion
 from .edit import INVERSIONS, METHODS, edit, invert, invert_for, null_text_invert
-from .zoo import load as load_zoo, model_input, register_zoo
+from .zoo import load as load_zoo, model_input, register_zoo, record as zoo_record
 
 # %% auto #0
 __all__ = ['EDIT_TYPES', 'OUT_OF_REACH', 'TYPES', 'EDITED', 'SPATIAL', 'SHAPES', 'DIGITS', 'CLIP_ATTRS', 'COLLATERAL',
@@ -31,8 +31,8 @@ __all__ = ['EDIT_TYPES', 'OUT_OF_REACH', 'TYPES', 'EDITED', 'SPATIAL', 'SHAPES',
            'SCORES', 'EDITVAL_RECIPE', 'check_edit_type', 'EditSet', 'edit_set', 'edit_item', 'edit_region', 'slot_box',
            'foreground', 'masked_ssim', 'Judge', 'candidates', 'pixel_truth', 'judge_candidates', 'rank_correlations',
            'instruction_vocabulary', 'held_out_sets', 'training_edits', 'scene_ip2p', 'instruct_from', 'EditData',
-           'scene_edits', 'instruct_data', 'instruct_model', 'instruct_evaluate', 'run_editors', 'score_editors',
-           'editval_benchmark', 'edit_row', 'show_row', 'edit_widget']
+           'scene_edits', 'instruct_data', 'instruct_model', 'instruct_evaluate', 'instruct_check', 'run_editors',
+           'score_editors', 'editval_benchmark', 'edit_row', 'show_row', 'edit_widget']
 
 # %% ../nbs/32_editval.ipynb #b752d2c3
 #: EditVal's 13 edit types, in the paper's order
@@ -585,7 +585,12 @@ SCENES_IP2P_RECIPE = register_recipe(Recipe(
     'scenes-ip2p', dataset='scene-edits', arch='scene-ip2p', epochs=8, bs=64, lr=1e-3, steps=INSTRUCT_STEPS,
     arch_kw=dict(config='scenes', p_uncond=0.15),
     description='an InstructPix2Pix-style editor: scenes-diffusion with the source image as extra input channels, fine-tuned on 18,000 true scene edits'))
-register_zoo('scenes-ip2p', SCENES_IP2P_RECIPE,
+def instruct_check(name: str = 'scenes-ip2p') -> dict:
+    "Reload zoo instruction editor `name`, edit its validation items and judge them again (`instruct_evaluate`): `{'recorded', 'measured'}`."
+    state = State(model=load_zoo(name, train=False), valid_edits=load_data('scene-edits').valid_edits, learn=None)
+    return dict(recorded=zoo_record(name)['accuracy'], measured=instruct_evaluate.fn(state)['accuracy'])
+
+register_zoo('scenes-ip2p', SCENES_IP2P_RECIPE, check=instruct_check,
              description='InstructPix2Pix-style editor at 32×32: scenes-diffusion plus the source image, fine-tuned 8 epochs on true edits of the nine edit types');
 
 # %% ../nbs/32_editval.ipynb #312784ed
