@@ -6,6 +6,7 @@ Docs: https://vislab.github.io/vislab/editval.html.md"""
 
 # %% ../nbs/32_editval.ipynb #2b4b90d7
 from __future__ import annotations
+from typing import Callable  # noqa: F401  (EditData's inherited `augment: Callable | None`, read by show_doc)
 from dataclasses import dataclass, fields
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
