@@ -11,7 +11,7 @@ from pathlib import Path
 from . import catalog
 
 # %% auto #0
-__all__ = ['recipes_to_run', 'dask_executor', 'cmd_run', 'cmd_list', 'cmd_zoo', 'cmd_bench', 'parser', 'main']
+__all__ = ['recipes_to_run', 'dask_executor', 'end_distributed', 'cmd_run', 'cmd_list', 'cmd_zoo', 'cmd_bench', 'parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #077ca4cf
 def _quiet_env():
@@ -37,6 +37,12 @@ def dask_executor(workers: int | None = None, scheduler: str | None = None):
                                                                      processes=True, dashboard_address=None))
     return client, client.get_executor()
 
+def end_distributed():
+    "Under `accelerate launch`: wait for every process, then take the process group down, so that no process exits with gloo's threads still up (which aborts it)."
+    if 'WORLD_SIZE' not in os.environ: return                     # a plain run: no process group, torch not needed
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized(): dist.barrier(); dist.destroy_process_group()
+
 def cmd_run(a) -> int:
     from vislab import lab
     names = recipes_to_run(a.recipes)
@@ -49,6 +55,7 @@ def cmd_run(a) -> int:
                       imbalance=a.imbalance, out=out, save=a.save, progress=not a.quiet, executor=ex)
     finally:
         if client is not None: client.close()
+    end_distributed()
     if not first: return 0
     print('\n' + res.table())
     print(f"\nwrote {out/'results.json'} and {out/'results.png'}" + (f" and models in {out/'models'}" if a.save else ''))
