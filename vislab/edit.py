@@ -17,8 +17,8 @@ from .core import check_choice, check_range, pick_device, swapped
 from .diffusion import InstructDDPM, TextDDPM, ddim, denoise, guided, seed_noise, start_step
 
 # %% auto #0
-__all__ = ['METHODS', 'INVERSIONS', 'invert', 'null_text_invert', 'AttentionSwap', 'P2PAttnProcessor', 'attention_control',
-           'invert_for', 'edit', 'load_pipeline', 'edit_pipeline']
+__all__ = ['METHODS', 'IMAGE_GUIDANCE', 'INVERSIONS', 'invert', 'null_text_invert', 'AttentionSwap', 'P2PAttnProcessor',
+           'attention_control', 'invert_for', 'edit', 'load_pipeline', 'edit_pipeline']
 
 # %% ../nbs/31_edit.ipynb #067d6046
 def _check_model(model) -> TextDDPM:
@@ -194,6 +194,7 @@ def _denoise_p2p(model: TextDDPM, x: Tensor, ys: Tensor, yt: Tensor, nulls: Tens
 
 # %% ../nbs/31_edit.ipynb #0784f344
 METHODS = ('sdedit', 'ddim', 'null-text', 'p2p')            # the editors driven by captions
+IMAGE_GUIDANCE = 1.5                                        # InstructPix2Pix's default pull toward the source image
 INVERSIONS = {'sdedit': None, 'ddim': 'ddim', 'null-text': 'null-text', 'p2p': 'ddim', 'instruct': None}   # what each starts from
 
 def invert_for(model: TextDDPM, images: Tensor, captions, method: str, steps: int = 50, guidance: float = 3.,
@@ -229,7 +230,7 @@ def edit(model, images: Tensor, source_captions, target_captions, seed: int = 0,
     "Edit uint8 `images` from their `source_captions` to `target_captions` by SDEdit, DDIM inversion, Null-text inversion or Prompt-to-Prompt — or, with an `InstructDDPM` and method 'instruct', by the instructions in `target_captions`; uint8 images back. `model` may also be a diffusers pipeline."
     if not isinstance(model, TextDDPM) and _is_pipeline(model):
         return edit_pipeline(model, images, target_captions, seed, strength, steps, guidance, pbar,
-                             1.5 if image_guidance is None else image_guidance, **pipe_kw)
+                             IMAGE_GUIDANCE if image_guidance is None else image_guidance, **pipe_kw)
     model, images = _check_model(model), _check_images(model, images)
     _check_method(model, method)
     if pipe_kw: raise TypeError(f"edit() got unexpected arguments {sorted(pipe_kw)} (only a diffusers pipeline takes extra arguments)")
@@ -239,7 +240,7 @@ def edit(model, images: Tensor, source_captions, target_captions, seed: int = 0,
     check_range('guidance', guidance, 0); check_range('steps', steps, 1); check_range('cross', cross, 0, 1)
     if image_guidance is not None and method != 'instruct':
         raise ValueError(f"image_guidance is for method='instruct' (and InstructPix2Pix pipelines), not method={method!r}")
-    image_guidance = float(check_range('image_guidance', 1.5 if image_guidance is None else image_guidance, 0))
+    image_guidance = float(check_range('image_guidance', IMAGE_GUIDANCE if image_guidance is None else image_guidance, 0))
     y = model.condition(target_captions, len(images), 'target_captions').to(model.device)
     k = int(start_step(torch.tensor([strength], dtype=torch.float64), steps))
     if k == steps: return images.clone()                              # strength 0 (or too small for one step): nothing to do
@@ -294,7 +295,7 @@ def load_pipeline(path: str | Path, device=None):
     return pipe.to(pick_device(device))
 
 def edit_pipeline(pipe, images: Tensor, prompts, seed: int = 0, strength: float | None = None, steps: int = 50,
-                  guidance: float | None = None, pbar: bool = True, image_guidance: float = 1.5) -> Tensor:
+                  guidance: float | None = None, pbar: bool = True, image_guidance: float = IMAGE_GUIDANCE) -> Tensor:
     "`edit` over a diffusers pipeline: an InstructPix2Pix pipeline takes `prompts` as instructions (image guidance `image_guidance`), an img2img pipeline as target captions (`strength`, default 0.6); uint8 images back."
     from diffusers import StableDiffusionInstructPix2PixPipeline
     if not _is_pipeline(pipe): raise TypeError(f"pipe must be a diffusers pipeline (InstructPix2Pix or img2img), got a {type(pipe).__name__}")

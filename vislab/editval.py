@@ -23,7 +23,7 @@ from .data import load_data, register_dataset
 from .models import create_model, register_arch
 from .lab import Recipe, State, mean_ci, register_recipe, register_step
 from .diffusion import InstructDDPM, TextDDPM, caption_dls, load_text_ddpm, scene_diffusion
-from .edit import INVERSIONS, METHODS, edit, invert, invert_for, null_text_invert
+from .edit import IMAGE_GUIDANCE, INVERSIONS, METHODS, edit, invert, invert_for, null_text_invert
 from .zoo import load as load_zoo, model_input, register_zoo, record as zoo_record
 
 # %% auto #0
@@ -500,12 +500,15 @@ def held_out_sets() -> list[EditSet]:
     "Every benchmark set `HELD_OUT` names: what an editor must not train on."
     return [edit_set(n, s) for n in HELD_OUT['n_per_type'] for s in HELD_OUT['seeds']]
 
+def _images_of(sets) -> set:
+    "The bytes of every source and true-edit image of the `EditSet`s `sets`."
+    return {x.numpy().tobytes() for h in sets for x in torch.cat([h.images, h.true])}
+
 def training_edits(n_per_type: int, seed: int, held=None) -> EditSet:
     "`edit_set(n_per_type, seed)` less every item whose source or true edit is an image of the sets `held` (default `held_out_sets()`): an editor's training items."
     if held is None and seed in HELD_OUT['seeds']:
         raise ValueError(f"seed={seed} draws the benchmark's sets; training edits take another seed (not {HELD_OUT['seeds']})")
-    es = edit_set(n_per_type, seed)
-    seen = {x.numpy().tobytes() for h in (held_out_sets() if held is None else held) for x in torch.cat([h.images, h.true])}
+    es, seen = edit_set(n_per_type, seed), _images_of(held_out_sets() if held is None else held)
     keep = [i for i in range(len(es)) if es.images[i].numpy().tobytes() not in seen and es.true[i].numpy().tobytes() not in seen]
     return es[torch.tensor(keep, dtype=torch.long)]
 
@@ -569,7 +572,7 @@ def instruct_model(state, base: str = 'scenes-diffusion'):
     state.model = instruct_from(fresh, load_text_ddpm(base, device='cpu') if isinstance(base, str) else base)
 
 @register_step
-def instruct_evaluate(state, steps: int = 25, guidance: float = 3., image_guidance: float = 1.5, seed: int = 0):
+def instruct_evaluate(state, steps: int = 25, guidance: float = 3., image_guidance: float = IMAGE_GUIDANCE, seed: int = 0):
     "Edit the validation items by instruction and judge them: mean `fidelity` (also the zoo's `accuracy`) and `preservation`, their ground truth (`pixel_truth`), and the mean squared error to the true edit."
     va = state.valid_edits
     out = edit(state.model, va.images, None, va.instructions, seed, 'instruct', steps=steps, guidance=guidance,
@@ -602,7 +605,7 @@ def _word_swaps(es: EditSet) -> Tensor:
     return torch.tensor([len(a.split()) == len(b.split()) for a, b in zip(es.source_captions, es.target_captions)])
 
 def run_editors(es: EditSet, model: TextDDPM, instruct: InstructDDPM | None = None, seed: int = 0, steps: int = 25,
-                guidance: float = 3., image_guidance: float = 1.5, inner: int = 5) -> dict[str, tuple[Tensor, Tensor, float]]:
+                guidance: float = 3., image_guidance: float = IMAGE_GUIDANCE, inner: int = 5) -> dict[str, tuple[Tensor, Tensor, float]]:
     "Every editor on the items of `es`: method → (edited images, which items it edited, seconds). The caption methods edit source → target caption with `model` (Null-text with `inner` Adam steps per step), 'instruct' follows the instructions with `instruct`."
     S, T, every = es.source_captions, es.target_captions, torch.ones(len(es), dtype=torch.bool)
     run = lambda m, x, s, t, **kw: edit(model, x, s, t, seed, m, steps=steps, guidance=guidance, pbar=False, **kw)
@@ -644,13 +647,15 @@ def _flat(scored: pd.DataFrame, secs: dict) -> dict:
         for t, h in [*g.groupby('edit_type', sort=False), ('all', g)]:
             res.update({f'{m}.{t}.{k}': float(h[k].mean()) for k in SCORES})
         if m in secs: res[f'{m}.s_per_edit'] = secs[m] / len(g)
-    rc = rank_correlations(scored[~scored.method.isin(REFERENCES)])
-    for t, r in rc.iterrows():
-        res.update({f'judge.{t}.{k}': float(r[k]) for k in ('fidelity_rho', 'preservation_rho') if np.isfinite(r[k])})
-    return res
+    return res | _rhos('judge', scored[~scored.method.isin(REFERENCES)])
+
+def _rhos(prefix: str, scored: pd.DataFrame) -> dict:
+    "`rank_correlations` of `scored` as flat metrics '{prefix}.{edit type or all}.{fidelity|preservation}_rho' (the defined ones)."
+    return {f'{prefix}.{t}.{k}': float(r[k]) for t, r in rank_correlations(scored).iterrows()
+            for k in ('fidelity_rho', 'preservation_rho') if np.isfinite(r[k])}
 
 @register_step
-def editval_benchmark(state, n_per_type: int = 16, steps: int = 25, guidance: float = 3., image_guidance: float = 1.5,
+def editval_benchmark(state, n_per_type: int = 16, steps: int = 25, guidance: float = 3., image_guidance: float = IMAGE_GUIDANCE,
                       inner: int = 5, model='scenes-diffusion', instruct='scenes-ip2p'):
     "Every editor (`run_editors`; zoo models, or the models themselves) on a fresh benchmark set `edit_set(n_per_type, seed)`, judged and checked against the truth (`score_editors`): flat metrics per method and edit type, seconds per edit, the judge's rank correlations with the truth on the editors' edits ('judge.…') and on the probes of `judge_candidates` ('probes.…')."
     es = edit_set(n_per_type, state.seed)
@@ -658,10 +663,8 @@ def editval_benchmark(state, n_per_type: int = 16, steps: int = 25, guidance: fl
     instruct = load_zoo(instruct) if isinstance(instruct, str) else instruct
     outs = run_editors(es, model, instruct, state.seed, steps, guidance, image_guidance, inner)
     judge = Judge()
-    res = _flat(score_editors(judge, es, outs), {m: s for m, (_, _, s) in outs.items()})
-    for t, r in rank_correlations(judge_candidates(judge, es, state.seed)).iterrows():
-        res.update({f'probes.{t}.{k}': float(r[k]) for k in ('fidelity_rho', 'preservation_rho') if np.isfinite(r[k])})
-    return res
+    return (_flat(score_editors(judge, es, outs), {m: s for m, (_, _, s) in outs.items()})
+            | _rhos('probes', judge_candidates(judge, es, state.seed)))
 
 EDITVAL_RECIPE = register_recipe(Recipe(
     'editval', dataset='scene-edits', arch='scene-ip2p', steps=('editval_benchmark',),
