@@ -10,8 +10,8 @@ export MPLBACKEND=Agg PYTHONHASHSEED=0 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 echo "== notebooks clean and exported"
 nbdev-clean
 nbdev-export
-if [ -n "$(git status --porcelain -- nbs vislab kernels)" ]; then
-  git status --porcelain -- nbs vislab kernels
+if [ -n "$(git status --porcelain -- nbs vislab)" ]; then
+  git status --porcelain -- nbs vislab
   echo "nbdev-clean/nbdev-export changed the files above: run them and commit"; exit 1
 fi
 python tools/readme.py --check
