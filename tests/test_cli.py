@@ -1,12 +1,12 @@
 """The `vislab` command as a shell user meets it: exit codes and messages of bad input, help on each command."""
 import subprocess, sys
 import pytest
-from vislab.cli import main
+from vislab.lab.cli import main
 
 def test_shell_exit_code_and_help():
-    r = subprocess.run([sys.executable, '-m', 'vislab.cli', 'run', 'nosuch'], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, '-m', 'vislab.lab.cli', 'run', 'nosuch'], capture_output=True, text=True)
     assert r.returncode == 2 and "recipe='nosuch' is not one of the allowed values" in r.stderr, r
-    r = subprocess.run([sys.executable, '-m', 'vislab.cli', '--help'], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, '-m', 'vislab.lab.cli', '--help'], capture_output=True, text=True)
     assert r.returncode == 0 and 'usage: vislab' in r.stdout
 
 @pytest.mark.parametrize('cmd', ['run', 'list', 'bench'])
@@ -39,7 +39,7 @@ def test_list(capsys):
 
 def test_datasets_and_archs_load_their_module_on_first_use():
     "A dataset or architecture another module registers is found through the catalog, in a fresh process."
-    code = ("from vislab.data import load_data; from vislab.models import create_model; "
+    code = ("from vislab.data.core import load_data; from vislab.models import create_model; "
             "print(load_data('mnist5k-lowq').groups['degraded'], type(create_model('video-gru', 1, 4)).__name__)")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ['[5,', '6,', '7,', '8,', '9]', 'VideoNet']

@@ -1,4 +1,4 @@
-"""What other modules and stored results rely on in `vislab.data`'s loaders.
+"""What other modules and stored results rely on in `vislab.data.core`'s loaders.
 
 The batches are a reproducibility contract: the runs in results/ were made with them, so the same seed must give the
 same images, in the same order, with the same augmentation. The digests below were taken from the loaders before the
@@ -6,7 +6,7 @@ dataset registry was introduced (images recovered to uint8, so the last bit of a
 import hashlib
 import pytest
 import torch
-from vislab.data import get_dls
+from vislab.data.core import get_dls
 
 def digest(dl, n_batches: int = 3) -> str:
     "Hash of the labels and the (denormalised, uint8) images of the first `n_batches` batches of one pass over `dl`."

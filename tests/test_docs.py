@@ -206,7 +206,7 @@ def make_project(root):
     write = lambda name, cells: (nbs/name).write_text(json.dumps(_nb(cells)))
     write('index.ipynb', [('markdown', '# demo\n\n> The landing page.')])
     write('05_mix.ipynb', [
-        ('code', '#| default_exp mix'),
+        ('code', '#| default_exp train.mix'),
         ('markdown', '# Mixing things\n\n> One line about *mixing*.'),
         ('markdown', 'See [the tutorial](tutorials/01_start.ipynb).\n\n::: {.callout-note}\nA **note**.\n:::'),
         ('code', '#| export\ndef mix(a, b, lam:float=0.5):\n    "Mix `a` and `b` into $\\lambda a + (1-\\lambda) b$."\n    return lam*a + (1-lam)*b'),

@@ -22,7 +22,7 @@ def test_every_module_imports_from_the_root():
     # the PyPI `kernels` must be installed for this to test anything (the dev extra names it)
     assert importlib.metadata.version('kernels')
     mods = vislab_modules()
-    assert {'vislab.kernels', 'vislab.kernels.mix', 'vislab.core', 'vislab.edit', 'vislab.diffusion'} <= set(mods)
+    assert {'vislab.kernels', 'vislab.kernels.mix', 'vislab.core', 'vislab.generate.edit', 'vislab.generate.diffusion'} <= set(mods)
     code = ('import importlib, json, sys\n'
             f'for m in {mods!r}: importlib.import_module(m)\n'
             'import kernels\n'

@@ -22,7 +22,7 @@ def test_wheel_installs_and_imports(tmp_path):
     # the new environment borrows the heavy dependencies (torch, numba, …) from this one, but not its vislab
     site = sh(str(py), '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])').stdout.strip()
     Path(site, '_deps.pth').write_text(sysconfig.get_paths()['purelib'] + '\n')
-    code = ('import vislab, vislab.kernels, vislab.core, vislab.cli; '
+    code = ('import vislab, vislab.kernels, vislab.core, vislab.lab.cli; '
             'print(vislab.__file__); print(vislab.kernels.__file__)')
     out = sh(str(py), '-c', code, cwd=tmp_path).stdout.split()
     assert all(p.startswith(site) for p in out), out
@@ -30,5 +30,5 @@ def test_wheel_installs_and_imports(tmp_path):
     assert rc.returncode == 0 and 'run' in rc.stdout and 'bench' in rc.stdout
     rc = subprocess.run([str(venv/'bin'/'vislab'), 'list'], capture_output=True, text=True, cwd=tmp_path)
     assert rc.returncode == 0 and 'baseline' in rc.stdout and 'mnist5k-resnet8' in rc.stdout
-    code = "from vislab import zoo; m = zoo.load('mnist5k-resnet8', train=False); print(zoo.find('mnist5k-resnet8'))"
+    code = "from vislab.lab import zoo; m = zoo.load('mnist5k-resnet8', train=False); print(zoo.find('mnist5k-resnet8'))"
     assert sh(str(py), '-c', code, cwd=tmp_path).stdout.strip().startswith(site)

@@ -3,7 +3,7 @@ seed grid on two Dask workers, and one training run data-parallel on two process
 import json, os, shutil, subprocess, sys
 import pytest
 import torch
-from vislab.lab import run
+from vislab.lab.core import run
 
 pytest.importorskip('distributed'); pytest.importorskip('accelerate')
 
@@ -22,7 +22,7 @@ def test_two_worker_grid_equals_serial():
 def test_data_parallel_two_processes(tmp_path):
     accelerate = shutil.which('accelerate', path=os.path.dirname(sys.executable)) or 'accelerate'
     cmd = [accelerate, 'launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1', '--mixed_precision', 'no',
-           '--dynamo_backend', 'no', '-m', 'vislab.cli', 'run', 'baseline', '--epochs', '1', '--n-train', '512',
+           '--dynamo_backend', 'no', '-m', 'vislab.lab.cli', 'run', 'baseline', '--epochs', '1', '--n-train', '512',
            '--quiet', '--out', str(tmp_path)]
     r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'CUDA_VISIBLE_DEVICES': ''}, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -3,8 +3,8 @@ code now defines, and every shipped zoo model was made by its entry's recipe and
 import json
 from pathlib import Path
 import pytest
-from vislab import zoo
-from vislab.lab import Results, get_recipe
+from vislab.lab import zoo
+from vislab.lab.core import Results, get_recipe
 
 ROOT = Path(__file__).parents[1]
 STORED = sorted((ROOT/'results').rglob('results.json'))

@@ -1,6 +1,6 @@
 """The scene renderer of `vislab.kernels.scenes` (CPU kernel) against its plain-torch reference `render_torch`, byte for
 byte, on random layouts (boxes sticking out of the image, every shape code, digit bitmaps enlarged and shrunk, every
-texture, odd sizes); and through `vislab.scenes.render` on sampled scenes; dispatch and layout checks.
+texture, odd sizes); and through `vislab.data.scenes.render` on sampled scenes; dispatch and layout checks.
 
 The CUDA kernel is tested in Numba's simulator by tests/test_scenes_kernel_cudasim.py, in a process of its own:
     NUMBA_ENABLE_CUDASIM=1 python -m pytest -q tests/test_scenes_kernel_cudasim.py"""
@@ -61,7 +61,7 @@ def test_textures():
     assert frac.tolist() == [1.0, 0.5, 0.25, 0.5]                # plain, stripes, dots, checks
 
 def test_render_backends_agree_on_scenes():
-    from vislab.scenes import sample_scenes, render
+    from vislab.data.scenes import sample_scenes, render
     s = sample_scenes(64, n_objects=(1, 3), seed=7)
     for size in (32, 24, 48):
         ref = render(s, size, backend='torch')

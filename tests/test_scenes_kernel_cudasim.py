@@ -40,7 +40,7 @@ def test_cuda_kernel_matches_torch(n, m, size, max_blocks):
     assert torch.equal(img, ref_img) and torch.equal(om, ref_om)
 
 def test_cuda_matches_cpu_kernel_on_scenes():
-    from vislab.scenes import sample_scenes, _layout
+    from vislab.data.scenes import sample_scenes, _layout
     s = sample_scenes(2, n_objects=2, seed=3, kind=('triangle', 'seven'))
     lay = _layout(s, 12)
     img, om = _run(lay, 12)

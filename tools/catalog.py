@@ -7,25 +7,28 @@ import argparse, ast, importlib, json, pkgutil, sys, warnings
 from pathlib import Path
 import vislab
 
-REGISTRIES = {'recipe': ('vislab.lab', 'RECIPES'), 'bench': ('vislab.bench', 'BENCHES'), 'zoo': ('vislab.zoo', 'ZOO'),
-              'dataset': ('vislab.data', 'DATASETS'), 'step': ('vislab.lab', 'STEPS'), 'arch': ('vislab.models', 'ARCHS')}
+REGISTRIES = {'recipe': ('vislab.lab.core', 'RECIPES'), 'bench': ('vislab.bench', 'BENCHES'), 'zoo': ('vislab.lab.zoo', 'ZOO'),
+              'dataset': ('vislab.data.core', 'DATASETS'), 'step': ('vislab.lab.core', 'STEPS'), 'arch': ('vislab.models', 'ARCHS')}
 PKG = Path(vislab.__file__).parent
 
 def modules() -> list[str]:
-    return sorted(f'vislab.{m.name}' for m in pkgutil.iter_modules(vislab.__path__)
-                  if not m.name.startswith('_') and m.name not in ('cli', 'catalog'))
+    "Every vislab module that may register names: not the kernels, the command line or the catalog itself."
+    skip = ('vislab.kernels', 'vislab.lab.cli', 'vislab.lab.catalog')
+    return sorted(m.name for m in pkgutil.walk_packages(vislab.__path__, 'vislab.')
+                  if not m.ispkg and not m.name.rpartition('.')[2].startswith('_') and not m.name.startswith(skip))
+
+def source(mod: str) -> Path: return PKG.joinpath(*mod.split('.')[1:]).with_suffix('.py')
 
 def deps(mod: str) -> list[str]:
-    "The vislab modules `mod` imports at its top level."
-    tree = ast.parse((PKG / f"{mod.split('.')[1]}.py").read_text())
+    "The vislab modules `mod` imports at its top level (relative imports resolved, `from pkg import module` too)."
+    tree, pkg = ast.parse(source(mod).read_text()), mod.rpartition('.')[0]
     out = []
     for node in tree.body:
         if isinstance(node, ast.ImportFrom):
-            name = ('vislab.' + (node.module or '')) if node.level else (node.module or '')
-            if name.startswith('vislab.') and name.count('.') == 1: out.append(name)
-            elif name in ('vislab', 'vislab.') : out += [f'vislab.{a.name}' for a in node.names]
-        elif isinstance(node, ast.Import):
-            out += [a.name for a in node.names if a.name.startswith('vislab.') and a.name.count('.') == 1]
+            base = pkg.rsplit('.', node.level - 1)[0] if node.level else ''
+            name = '.'.join(filter(None, [base, node.module]))
+            out += [name, *(f'{name}.{a.name}' for a in node.names)]
+        elif isinstance(node, ast.Import): out += [a.name for a in node.names]
     return [d for d in out if d in modules()]
 
 def describe(obj) -> str:

@@ -16,13 +16,13 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastai.callback.core import Callback
 from .core import Timer, check_range, time_ms
 from .kernels import dispatch, warmup
-from .mix import Mixed, CutMix, cutmix
+from .train.mix import Mixed, CutMix, cutmix
 from .test_utils import tiny_learner, fastai_mix, timm_mix
 from .models import model_stats
-from .prune import channel_config, channel_scores, dependency_graph, nm_mask, nm_mask_torch, plan_pruning, prune_channels
+from .compress.prune import channel_config, channel_scores, dependency_graph, nm_mask, nm_mask_torch, plan_pruning, prune_channels
 from .kernels.nm import warmup as nm_warmup
-from .zoo import get_entry, load
-from .distill import KDCallback
+from .lab.zoo import get_entry, load
+from .train.distill import KDCallback
 from .models import create_model, _LiveTensors
 from .test_utils import tiny_dls
 
@@ -108,15 +108,15 @@ register_bench('mix')(bench_mix);
 # %% ../nbs/80_bench.ipynb #2b4d6c43
 def per_level_synthesis(model, images: Tensor, labels, lambdas, seeds, steps: int, guidance: float = 3.) -> Tensor:
     "What `synthesize` returns, made with one denoising loop per λ level: the baseline its single loop is timed against."
-    from vislab.diffusion import synthesize
+    from vislab.generate.diffusion import synthesize
     return torch.stack([synthesize(model, images, labels, [l], seeds, steps, guidance, pbar=False)[:, 0] for l in lambdas], 1)
 
 # %% ../nbs/80_bench.ipynb #cffd3862
 def _ddpm_steps_per_s(data, config: str = 'mnist', n_batches: int = 20, bs: int = 64) -> float:
     "Training steps per second of the default DDPM on `data` (one short epoch, validation skipped)."
-    from vislab.data import subset
-    from vislab.diffusion import DiffusionCallback, diffusion_dls, make_ddpm
-    from vislab.lab import NoValidation
+    from vislab.data.core import subset
+    from vislab.generate.diffusion import DiffusionCallback, diffusion_dls, make_ddpm
+    from vislab.lab.core import NoValidation
     from fastai.learner import Learner
     from fastai.losses import MSELossFlat
     tt = _TrainTime()
@@ -128,8 +128,8 @@ def _ddpm_steps_per_s(data, config: str = 'mnist', n_batches: int = 20, bs: int 
 def bench_diffusion(quick: bool = False, n_images=(2, 16), lambdas=(0., .25, .5, .75), seeds=(0, 1), steps: int = 25) -> list[dict]:
     "Synthesis of every λ in one batched loop vs one loop per λ (images/s) for each batch of `n_images`, DDPM training steps/s, and (full) one `vislab run discl`."
     import statistics
-    from vislab.diffusion import make_ddpm, synthesize
-    from vislab.data import load_data
+    from vislab.generate.diffusion import make_ddpm, synthesize
+    from vislab.data.core import load_data
     data = load_data('mnist5k')
     model = make_ddpm(data, 'mnist').eval()
     reps, rows = 1 if quick else 3, []
@@ -147,7 +147,7 @@ def bench_diffusion(quick: bool = False, n_images=(2, 16), lambdas=(0., .25, .5,
                       **{'× per-λ loop': v / ms['one loop per λ']}, max_pixel_diff=diff) for c, v in ms.items()]
     rows.append(dict(what='DDPM training (mnist config, bs 64)', steps_per_s=_ddpm_steps_per_s(data, n_batches=5 if quick else 20)))
     if not quick:
-        from vislab.lab import run_one
+        from vislab.lab.core import run_one
         _, rec = run_one('discl', seed=0)
         step_s = {s['step']: s['wall_s'] for s in rec['steps']}
         rows.append(dict(what='vislab run discl, one seed (generator cached)', s=rec['wall_s'], synthetic_s=step_s['synthetic'],
@@ -303,7 +303,7 @@ register_bench('distill')(bench_distill);
 # %% ../nbs/80_bench.ipynb #cf2e5db8
 def bench_scenes(quick: bool = False, n: int | None = None, sizes=(32, 64), threads=None) -> list[dict]:
     "Scenes per second rendered by the Numba CPU kernel and by the plain torch renderer, and the kernel's speed-up."
-    from vislab.scenes import sample_scenes, render
+    from vislab.data.scenes import sample_scenes, render
     from vislab.kernels.scenes import warmup as scenes_warmup
     n, (reps, rounds) = n or (256 if quick else 2048), ((3, 1) if quick else (5, 2))
     threads = threads or ((torch.get_num_threads(),) if quick else (1, 2))
@@ -333,10 +333,10 @@ register_bench('scenes')(bench_scenes);
 # %% ../nbs/80_bench.ipynb #5741a576
 def bench_falcon(quick: bool = False, n_images: int | None = None, n_features: int | None = None, n_captions: int | None = None) -> list[dict]:
     "Features per second explained by one `Falcon` (a shared activation pass and encodings) vs from scratch per feature."
-    from vislab.falcon import Falcon, feature_space, scene_concepts
-    from vislab.clip import load_clip
-    from vislab.scenes import scene_set, sample_scenes
-    from vislab.zoo import load
+    from vislab.explain.falcon import Falcon, feature_space, scene_concepts
+    from vislab.multimodal.clip import load_clip
+    from vislab.data.scenes import scene_set, sample_scenes
+    from vislab.lab.zoo import load
     n_images, n_features = n_images or (300 if quick else 2000), n_features or (3 if quick else 16)
     n_captions = n_captions or (2000 if quick else 20_000)
     model, (clip, tok) = load('scenes-resnet8'), load_clip()
@@ -366,7 +366,7 @@ def _cam_peers():
 
 def bench_cam(quick: bool = False, sizes=None, bs: int | None = None, score_bs: dict | None = None, reps: int | None = None) -> list[dict]:
     "Images per second of four CAMs, vislab vs pytorch-grad-cam, on a ResNet-18 at each of `sizes`, beside one plain forward pass."
-    from vislab.cam import GradCAM, GradCAMPlusPlus, EigenCAM, ScoreCAM, normalize
+    from vislab.explain.cam import GradCAM, GradCAMPlusPlus, EigenCAM, ScoreCAM, normalize
     from vislab.models import timm_model
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
     peers = _cam_peers()
@@ -404,9 +404,9 @@ register_bench('cam')(bench_cam);
 # %% ../nbs/80_bench.ipynb #155f1668
 def bench_quant(quick: bool = False, models=None, reps: int | None = None, rounds: int | None = None) -> list[dict]:
     "Latency (batch 1 and 64) and size of float, int8 (torch backend), fake-quant and any-precision models; the cost of switching precision."
-    from vislab.quant import to_int8, calibrate, any_precision, set_precision, model_size_mb
-    from vislab.zoo import load, model_input
-    from vislab.data import load_data, cifar10_path
+    from vislab.compress.quant import to_int8, calibrate, any_precision, set_precision, model_size_mb
+    from vislab.lab.zoo import load, model_input
+    from vislab.data.core import load_data, cifar10_path
     models = models or (('mnist5k-resnet8',) if quick else ('mnist5k-resnet8', 'cifar10-resnet8'))
     reps, rounds = reps or (3 if quick else 10), rounds or (1 if quick else 2)
     rows = []
@@ -487,7 +487,7 @@ register_bench('channels-last')(bench_channels_last);
 # %% ../nbs/80_bench.ipynb #2967488a
 def edit_model(device=None, name: str = 'scenes-diffusion'):
     "Zoo editing model `name` (`scenes-diffusion`, or the instruction editor `scenes-ip2p`) if it is shipped or cached, else its recipe's architecture freshly initialised (seed 0); and which of the two it is."
-    from vislab.zoo import find, get_entry, load
+    from vislab.lab.zoo import find, get_entry, load
     r = get_entry(name).recipe
     if find(name) is not None: return load(name, train=False, device=device), f'{name} (zoo, trained)'
     torch.manual_seed(0)
@@ -495,7 +495,7 @@ def edit_model(device=None, name: str = 'scenes-diffusion'):
 
 def recoloured(es, k: int) -> list[list[str]]:
     "`k` lists of target captions, one caption per item of `es`: its source caption with the object's colour moved 1 … `k` colours on."
-    from vislab.scenes import ATTRIBUTES, edit as scene_edit
+    from vislab.data.scenes import ATTRIBUTES, edit as scene_edit
     cols, cur = ATTRIBUTES['colour'], es.source.labels('colour')
     check_range('k', k, 1, len(cols) - 1)
     def cap(i, j): return scene_edit(es.source[i:i + 1], 'colour', cols[(int(cur[i]) + j) % len(cols)]).captions(template=int(es.template[i]))[0]
@@ -503,7 +503,7 @@ def recoloured(es, k: int) -> list[list[str]]:
 
 def _edit_cases(model, method: str, images: Tensor, S: list, Ts: list, steps: int) -> dict[str, tuple[str, int, Callable]]:
     "way → (comparison, edits, fn returning the edits) for one method: the inversion reused or redone across captions `Ts`, one call or one per image."
-    from vislab.edit import INVERSIONS, edit, invert_for
+    from vislab.generate.edit import INVERSIONS, edit, invert_for
     run = lambda x, s, t, **kw: edit(model, x, s, t, method=method, steps=steps, pbar=False, **kw)
     n, cases = len(images), {}
     if INVERSIONS[method] is not None:                                  # SDEdit inverts nothing: `invert_for` gives None
@@ -520,9 +520,9 @@ _BASELINE = {'K captions': 'inverted again per caption', 'N images': 'N calls of
 
 def bench_edit(quick: bool = False, n_images: int | None = None, k_captions: int | None = None, steps: int | None = None,
                rounds: int | None = None, devices=None) -> list[dict]:
-    "Seconds per edit of each `vislab.edit` method (the caption editors on `scenes-diffusion`, 'instruct' on `scenes-ip2p`): one inversion reused across K captions vs inverting per caption, one call over N images vs N calls; speed-ups and the largest pixel difference."
-    from vislab.edit import METHODS, edit
-    from vislab.editval import edit_set
+    "Seconds per edit of each `vislab.generate.edit` method (the caption editors on `scenes-diffusion`, 'instruct' on `scenes-ip2p`): one inversion reused across K captions vs inverting per caption, one call over N images vs N calls; speed-ups and the largest pixel difference."
+    from vislab.generate.edit import METHODS, edit
+    from vislab.generate.editval import edit_set
     n, k = n_images or (2 if quick else 4), k_captions or (2 if quick else 4)
     steps, rounds = steps or (4 if quick else 10), rounds or (1 if quick else 3)
     devices = devices or ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])

@@ -17,7 +17,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode
 from .core import check_range, evaluating, network_available, swapped, time_ms
-from . import catalog
+from .lab import catalog
 
 # %% auto #0
 __all__ = ['ARCHS', 'conv3x3', 'BasicBlock', 'ResNet', 'resnet', 'timm_model', 'register_arch', 'create_model', 'reset_weights',

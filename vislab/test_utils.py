@@ -18,7 +18,7 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastai.losses import CrossEntropyLossFlat
     import fastai.callback.mixup as fmix
 from .core import check_choice, seed_everything
-from .data import ImageData, get_dls, load_data
+from .data.core import ImageData, get_dls, load_data
 from .models import create_model
 
 # %% auto #0

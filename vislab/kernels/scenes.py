@@ -1,6 +1,6 @@
-"""The scene renderer of `vislab.scenes`: a batch of laid-out scenes to RGB images and object maps.
+"""The scene renderer of `vislab.data.scenes`: a batch of laid-out scenes to RGB images and object maps.
 
-`vislab.scenes.render` turns scene descriptions into a *layout* on the host -- integer arrays only, the same for every
+`vislab.data.scenes.render` turns scene descriptions into a *layout* on the host -- integer arrays only, the same for every
 path -- and one of three renderers paints it:
 
 * a CPU kernel (`numba.njit(parallel=True)`, `prange` over the scenes): each scene's background is painted pixel by
@@ -26,7 +26,7 @@ than the bitmap, a max-pool when smaller -- plain nearest-neighbour sampling wou
 at 8 pixels).
 
 All arithmetic is on integers (a shape test on doubled, centred coordinates; a bitmap cell by integer division), so
-the three renderers give bit-identical images. Randomness never enters a kernel: `vislab.scenes.sample_scenes` draws
+the three renderers give bit-identical images. Randomness never enters a kernel: `vislab.data.scenes.sample_scenes` draws
 everything on the host. The CPU kernel earns its place by speed: 16-40× the torch renderer in `bench_scenes`
 (`nbs/80_bench.ipynb`; numbers in `DEFAULT_BACKEND`'s comment).
 """
