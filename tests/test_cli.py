@@ -43,3 +43,18 @@ def test_datasets_and_archs_load_their_module_on_first_use():
             "print(load_data('mnist5k-lowq').groups['degraded'], type(create_model('video-gru', 1, 4)).__name__)")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ['[5,', '6,', '7,', '8,', '9]', 'VideoNet']
+
+def test_bench_prints_every_table_once_and_writes_them_all(capsys, tmp_path, monkeypatch):
+    import json
+    import vislab.bench.scenes  # registers 'scenes': a fast stand-in replaces it below
+    from vislab.bench.core import BENCHES
+    tables = {'first measurement': [dict(method='a', ms=1.5), dict(method='b', ms=3.)], 'second': [dict(n=2)]}
+    def stand_in(quick):
+        assert quick
+        return tables
+    monkeypatch.setitem(BENCHES, 'scenes', stand_in)
+    assert main(['bench', 'scenes', '--quick', '--out', str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count('environment: ') == 1 and 'first measurement:\nmethod  ms\n     a 1.5\n     b   3' in out and 'second:\n n\n 2' in out
+    rec = json.loads((tmp_path/'bench-scenes.json').read_text())
+    assert rec['bench'] == 'scenes' and rec['tables'] == tables and 'torch' in rec['environment']

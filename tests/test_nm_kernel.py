@@ -1,4 +1,4 @@
-"""The N:M mask kernel of `vislab.kernels.nm` (CPU path) against the plain-torch reference `vislab.compress.prune.nm_mask_torch`,
+"""The N:M mask kernel of `vislab.kernels.nm` (CPU path) against the plain-torch reference `vislab.compress.masks.nm_mask_torch`,
 bit for bit, on random and tie-heavy inputs; the tie rule; dispatch and argument checks.
 
 The CUDA kernel is tested in Numba's simulator by tests/test_nm_kernel_cudasim.py, in a process of its own:
@@ -6,7 +6,7 @@ The CUDA kernel is tested in Numba's simulator by tests/test_nm_kernel_cudasim.p
 import pytest
 import torch
 from vislab.kernels import nm as NM
-from vislab.compress.prune import nm_mask, nm_mask_torch
+from vislab.compress.masks import nm_mask, nm_mask_torch
 
 def _brute(x, n, m, magnitude=True):
     "The tie rule spelled out: in each group, rank = #larger + #equal at a lower index; keep rank < n."

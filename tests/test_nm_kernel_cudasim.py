@@ -17,7 +17,7 @@ import torch
 from numba import config, cuda
 from vislab.kernels import nm as NM
 from vislab.kernels import _cuda
-from vislab.compress.prune import nm_mask_torch
+from vislab.compress.masks import nm_mask_torch
 
 def _run(x, n, m, magnitude=True, threads=32, max_blocks=65535):
     "The CUDA kernel's mask of `x`, launched on simulator arrays."

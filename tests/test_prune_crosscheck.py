@@ -1,4 +1,4 @@
-"""Cross-checks of vislab.compress.prune's dependency groups and surgery against torch-pruning's DependencyGraph (a test-only
+"""Cross-checks of vislab.compress.graph's dependency groups and surgery against torch-pruning's DependencyGraph (a test-only
 dependency), and zeroing == removal on timm and torchvision models whose unsupported parts are blocked."""
 import copy
 import pytest
@@ -6,7 +6,7 @@ import timm
 import torch
 import torchvision
 from vislab.models import resnet
-from vislab.compress.prune import dependency_graph, prune_channels, zero_channels
+from vislab.compress.graph import dependency_graph, prune_channels, zero_channels
 
 tp = pytest.importorskip('torch_pruning')
 

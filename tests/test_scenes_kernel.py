@@ -65,15 +65,17 @@ def test_render_backends_agree_on_scenes():
     s = sample_scenes(64, n_objects=(1, 3), seed=7)
     for size in (32, 24, 48):
         ref = render(s, size, backend='torch')
-        out = render(s, size, backend='cpu')
+        out = render(s, size, backend='numba')
         assert torch.equal(out[0], ref[0]) and torch.equal(out[1], ref[1])
 
 def test_dispatch_and_checks():
-    assert K.dispatch() == 'cpu' and K.dispatch('cpu') == 'cpu' and K.dispatch('torch') == 'torch'
-    with pytest.raises(ValueError, match=r"backend='gpu' is not one of the allowed values: 'auto', 'cpu', 'cuda', 'torch'"):
+    assert K.dispatch() == 'numba' and K.dispatch('numba') == 'numba' and K.dispatch('torch', 'cpu') == 'torch'
+    with pytest.raises(ValueError, match=r"backend='gpu' is not one of the allowed values: 'auto', 'numba', 'torch'"):
         K.dispatch('gpu')
+    for dev in ('tpu', 'meta'):
+        with pytest.raises(ValueError, match=rf"device='{dev}' is not one of the allowed values: 'cpu', 'cuda'"): K.dispatch('auto', dev)
     if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="backend='cuda' needs a CUDA GPU"): K.dispatch('cuda')
+        with pytest.raises(ValueError, match="device='cuda' needs a CUDA GPU"): K.dispatch('numba', 'cuda')
     lay = list(random_layout(3, 2, 16))
     bad = lay.copy(); bad[0] = bad[0].long()
     with pytest.raises(ValueError, match='boxes must be a torch.int32 tensor'): K.check_layout(*bad)

@@ -29,8 +29,8 @@ def _run(lay, size, threads=64, max_blocks=65535):
 
 def test_simulator_is_on():
     assert config.ENABLE_CUDASIM and _cuda.SIMULATOR and _cuda.gpu_available()
-    assert K.dispatch() == 'cpu'                                            # the simulator is never picked for rendering
-    with pytest.raises(ValueError, match="backend='cuda' needs a CUDA GPU"): K.dispatch('cuda')
+    assert K.dispatch() == 'numba'                                          # the simulator is never picked for rendering
+    with pytest.raises(ValueError, match="device='cuda' needs a CUDA GPU"): K.dispatch('numba', 'cuda')
 
 @pytest.mark.parametrize('n,m,size,max_blocks', [(3, 2, 8, 65535), (2, 3, 11, 1), (2, 1, 16, 2)])
 def test_cuda_kernel_matches_torch(n, m, size, max_blocks):

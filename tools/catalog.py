@@ -7,8 +7,6 @@ import argparse, ast, importlib, json, pkgutil, sys, warnings
 from pathlib import Path
 import vislab
 
-REGISTRIES = {'recipe': ('vislab.lab.core', 'RECIPES'), 'bench': ('vislab.bench', 'BENCHES'), 'zoo': ('vislab.lab.zoo', 'ZOO'),
-              'dataset': ('vislab.data.core', 'DATASETS'), 'step': ('vislab.lab.core', 'STEPS'), 'arch': ('vislab.models', 'ARCHS')}
 PKG = Path(vislab.__file__).parent
 
 def modules() -> list[str]:
@@ -36,9 +34,12 @@ def describe(obj) -> str:
     return getattr(obj, 'description', None) or (obj.__doc__ or '').strip().split('\n')[0]
 
 def build() -> dict:
-    owner, done = {k: {} for k in REGISTRIES}, []
-    def registered():
-        return {k: set(getattr(sys.modules[m], a, {})) if m in sys.modules else set() for k, (m, a) in REGISTRIES.items()}
+    "Import every module, each after the vislab modules it imports, and note which names each adds to which registry."
+    from vislab.core import Registry
+    from vislab.lab.catalog import KINDS
+    regs = Registry.catalogued                       # filled as the modules defining the registries are imported
+    owner, done = {k: {} for k in KINDS}, []
+    def registered(): return {k: set(r) for k, r in regs.items()}
     def visit(mod):
         if mod in done: return
         done.append(mod)
@@ -46,11 +47,10 @@ def build() -> dict:
         before = registered()
         importlib.import_module(mod)
         for k, names in registered().items():
-            for n in names - before[k]: owner[k][n] = mod
+            for n in names - before.get(k, set()): owner[k][n] = mod
     for m in modules(): visit(m)
-    regs = {k: getattr(sys.modules[m], a) for k, (m, a) in REGISTRIES.items() if m in sys.modules}
-    entry = lambda reg, n: reg[n] if isinstance(reg, dict) else n
-    return {k: {n: [owner[k][n], describe(entry(regs[k], n))] for n in sorted(regs[k])} for k in regs}
+    assert set(regs) == set(KINDS), f'catalogued registries {sorted(regs)} are not the catalog\'s kinds {KINDS}'
+    return {k: {n: [owner[k][n], describe(regs[k][n])] for n in sorted(regs[k])} for k in KINDS}
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -4,6 +4,6 @@ Modules:
 
 - `vislab.kernels.mix`: Batched per-sample box kernels for CutMix (paste a partner's box) and Cutout (fill a box).
 - `vislab.kernels.nm`: N:M sparsity masks: keep the `n` largest of every `m` consecutive weights along the input dimension.
-- `vislab.kernels.scenes`: The scene renderer of `vislab.scenes`: a batch of laid-out scenes to RGB images and object maps."""
+- `vislab.kernels.scenes`: The scene renderer of `vislab.data.scenes`: a batch of laid-out scenes to RGB images and object maps."""
 
 __version__ = "0.0.1"

@@ -6,7 +6,8 @@ Docs: https://vislab.github.io/vislab/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #90618634
 from __future__ import annotations
-import contextlib, os, platform, random, socket, tempfile, time
+import contextlib, dataclasses, os, platform, random, socket, tempfile, time, warnings
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable
 import numpy as np
@@ -14,8 +15,9 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['check_choice', 'check_range', 'seed_everything', 'pick_device', 'model_device', 'network_available', 'hooks',
-           'activations', 'submodule', 'swapped', 'evaluating', 'write_atomic', 'time_ms', 'Timer', 'environment']
+__all__ = ['check_choice', 'check_range', 'Registry', 'seed_everything', 'pick_device', 'model_device', 'network_available',
+           'hooks', 'activations', 'submodule', 'swapped', 'evaluating', 'write_atomic', 'time_ms', 'Timer',
+           'environment']
 
 # %% ../nbs/00_core.ipynb #5d036272
 def check_choice(name: str, value, allowed: Iterable):
@@ -26,7 +28,13 @@ def check_choice(name: str, value, allowed: Iterable):
     return value
 
 # %% ../nbs/00_core.ipynb #eea6707d
-def check_range(name: str, value, lo=None, hi=None, lo_open=False, hi_open=False):
+def check_range(name: str,      # the argument's name, shown in the error
+                value,          # the number to check
+                lo=None,        # lowest allowed; None: no lower bound
+                hi=None,        # highest allowed; None: no upper bound
+                lo_open=False,  # exclude `lo` itself
+                hi_open=False   # exclude `hi` itself
+               ):
     "Return `value` if `lo ≤ value ≤ hi` (ends excluded when `*_open`), else raise a `ValueError` naming `name`."
     bad = (lo is not None and (value <= lo if lo_open else value < lo)) or \
           (hi is not None and (value >= hi if hi_open else value > hi))
@@ -36,6 +44,58 @@ def check_range(name: str, value, lo=None, hi=None, lo_open=False, hi_open=False
         raise ValueError(f"{name}={value!r} is out of range; allowed: {lb}{'-inf' if lo is None else lo}, "
                          f"{'inf' if hi is None else hi}{rb}")
     return value
+
+# %% ../nbs/00_core.ipynb #0245aed8
+_MISSING = object()
+
+def _identity(obj):
+    "What makes two registrations the same: a function or class by its qualified name (a notebook re-running the cell that defines it), partials, dataclasses and tuples part by part, anything else by itself."
+    if isinstance(obj, partial): return ('partial', _identity(obj.func), obj.args, tuple(sorted(obj.keywords.items())))
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return (type(obj).__qualname__, *(_identity(getattr(obj, f.name)) for f in dataclasses.fields(obj)))
+    if isinstance(obj, (tuple, list)): return (type(obj).__qualname__, *map(_identity, obj))
+    return getattr(obj, '__qualname__', None) or obj
+
+def _same(a, b) -> bool:
+    try: return a is b or bool(_identity(a) == _identity(b))
+    except Exception: return False  # entries that cannot be compared are different
+
+class Registry(dict):
+    "Named objects of one `kind`: `register` them, `get` one (an error lists the valid names), list their `names`."
+    catalogued: dict[str, Registry] = {}   # the registries whose names vislab's catalog ships, by kind
+
+    def __init__(self, kind: str, catalogued: bool = False):
+        super().__init__()
+        self.kind = kind
+        if catalogued: Registry.catalogued[kind] = self
+
+    def register(self, name: str, obj=_MISSING):
+        "Add `obj` under `name` and return it (without `obj`: a decorator); a warning when `name` meant something else."
+        if obj is _MISSING: return lambda o: self.register(name, o)
+        if not isinstance(name, str) or not name: raise TypeError(f"name must be a non-empty string, not {name!r}")
+        if name in self and not _same(self[name], obj):
+            warnings.warn(f"{self.kind} {name!r} is registered again: the new entry replaces the old", stacklevel=2)
+        self[name] = obj
+        return obj
+
+    def _catalog(self):
+        if Registry.catalogued.get(self.kind) is not self: return None
+        from vislab.lab import catalog
+        return catalog
+
+    def names(self) -> list[str]:
+        "Every registered name, and for a catalogued registry the names its modules would register on import."
+        cat = self._catalog()
+        return sorted(set(self) | set(cat.names(self.kind) if cat else ()))
+
+    def get(self, name: str, default=_MISSING, *, arg: str | None = None):
+        "The entry `name` (its module imported through the catalog if need be); else `default`, else a `ValueError` naming argument `arg` (default: the kind) and the valid names."
+        if name not in self and (cat := self._catalog()): cat.load(self.kind, name)
+        if name in self: return self[name]
+        if default is not _MISSING: return default
+        check_choice(arg or self.kind, name, self.names())
+        raise LookupError(f"the catalog names {self.kind} {name!r}, but its module does not register it: "
+                          "rebuild the catalog with python tools/catalog.py")
 
 # %% ../nbs/00_core.ipynb #2837135a
 def seed_everything(seed: int = 0, deterministic: bool = False) -> int:

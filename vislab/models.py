@@ -16,12 +16,11 @@ from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode
-from .core import check_range, evaluating, network_available, swapped, time_ms
-from .lab import catalog
+from .core import Registry, check_range, evaluating, network_available, swapped, time_ms
 
 # %% auto #0
 __all__ = ['ARCHS', 'conv3x3', 'BasicBlock', 'ResNet', 'resnet', 'timm_model', 'register_arch', 'create_model', 'reset_weights',
-           'model_stats']
+           'LiveTensors', 'model_stats']
 
 # %% ../nbs/02_models.ipynb #22aab36f
 def conv3x3(ni: int, nf: int, stride: int = 1) -> nn.Conv2d:
@@ -65,12 +64,21 @@ class ResNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor: return self.head(self.features(x))
 
-def resnet(depth: int = 8, width: int = 16, n_in: int = 3, n_out: int = 10) -> ResNet:
+def resnet(depth: int = 8,   # layers: 6n+2 (8, 14, 20, …)
+           width: int = 16,  # channels of the first stage (×2, ×4 after)
+           n_in: int = 3,    # input image channels
+           n_out: int = 10   # classes
+          ) -> ResNet:
     "A 6n+2-layer CIFAR-style `ResNet` with base width `width`, for `n_in`-channel images and `n_out` classes."
     return ResNet(depth, width, n_in, n_out)
 
 # %% ../nbs/02_models.ipynb #d0fc5c4f
-def timm_model(name: str, n_in: int = 3, n_out: int = 10, pretrained: bool = False, **kwargs) -> nn.Module:
+def timm_model(name: str,                 # a timm model name, e.g. 'resnet18'
+               n_in: int = 3,             # input image channels
+               n_out: int = 10,           # classes
+               pretrained: bool = False,  # weights from the HF hub, or its cache offline
+               **kwargs
+              ) -> nn.Module:
     "The timm model `name` for `n_in`-channel images and `n_out` classes; `pretrained` weights from the hub or its cache."
     import timm
     if not timm.is_model(name):
@@ -89,23 +97,23 @@ def timm_model(name: str, n_in: int = 3, n_out: int = 10, pretrained: bool = Fal
                            f"exists (they are then cached under ~/.cache/huggingface).") from e
 
 # %% ../nbs/02_models.ipynb #71e35a4f
-ARCHS: dict[str, Callable[..., nn.Module]] = {f'resnet{d}': partial(resnet, d) for d in (8, 14, 20, 32, 56)}
+ARCHS = Registry('arch', catalogued=True)
+for _d in (8, 14, 20, 32, 56): ARCHS.register(f'resnet{_d}', partial(resnet, _d))
 
 def register_arch(name: str, builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
     "Make `create_model(name, n_in, n_out, **kw)` return `builder(n_in=n_in, n_out=n_out, **kw)`."
-    ARCHS[name] = builder
-    return builder
+    return ARCHS.register(name, builder)
 
 def create_model(arch: str, n_in: int, n_out: int, **kwargs) -> nn.Module:
     "Build `arch` — a name in `ARCHS`, 'resnet<6n+2>' (`kwargs` such as `width`) or 'timm:<name>' — for `n_in` channels, `n_out` classes."
     if arch.startswith('timm:'): return timm_model(arch[5:], n_in, n_out, **kwargs)
     m = re.fullmatch(r'resnet(\d+)', arch)
     if m is not None: return resnet(int(m[1]), n_in=n_in, n_out=n_out, **kwargs)
-    if arch not in ARCHS: catalog.load('arch', arch)                # architectures other modules register
-    if arch not in ARCHS:
+    builder = ARCHS.get(arch, None)                                 # other modules' architectures load through the catalog
+    if builder is None:
         raise ValueError(f"arch={arch!r} is not one of the allowed values: {', '.join(map(repr, ARCHS))} "
                          f"(any depth 6n+2), or 'timm:<timm model name>'")
-    return ARCHS[arch](n_in=n_in, n_out=n_out, **kwargs)
+    return builder(n_in=n_in, n_out=n_out, **kwargs)
 
 # %% ../nbs/02_models.ipynb #b6ff42c2
 def reset_weights(model: nn.Module) -> nn.Module:
@@ -115,7 +123,7 @@ def reset_weights(model: nn.Module) -> nn.Module:
     return model
 
 # %% ../nbs/02_models.ipynb #fb896984
-class _LiveTensors(TorchDispatchMode):
+class LiveTensors(TorchDispatchMode):
     "Follow the storages that operations inside this mode allocate (not views of their inputs); `peak`: most bytes alive at once."
     def __init__(self):
         super().__init__()
@@ -138,7 +146,7 @@ def _peak_mem_mb(model: nn.Module, x: Tensor) -> float:
         base = torch.cuda.memory_allocated(x.device)
         model(x); torch.cuda.synchronize(x.device)
         return (torch.cuda.max_memory_allocated(x.device) - base) / 2**20
-    with _LiveTensors() as live: model(x)
+    with LiveTensors() as live: model(x)
     return live.peak / 2**20
 
 def model_stats(model: nn.Module, x: Tensor, reps: int = 20) -> dict:

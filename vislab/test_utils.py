@@ -1,4 +1,4 @@
-"""Tiny nets, tiny learners, probe callbacks, and fastai's and timm's mixing as references: the fixtures vislab's notebooks and tests share.
+"""Tiny nets, tiny learners and probe callbacks: the fixtures vislab's notebooks and tests share.
 
 Docs: https://vislab.github.io/vislab/test_utils.html.md"""
 
@@ -6,8 +6,7 @@ Docs: https://vislab.github.io/vislab/test_utils.html.md"""
 
 # %% ../nbs/09_test_utils.ipynb #a6a97b2a
 from __future__ import annotations
-import dataclasses, types, warnings
-from typing import Callable
+import dataclasses, warnings
 import torch
 from torch import nn, Tensor
 with warnings.catch_warnings():                  # fastai's import calls the deprecated torch.jit.script
@@ -16,14 +15,12 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastai.callback.core import Callback
     from fastai.callback.progress import ProgressCallback
     from fastai.losses import CrossEntropyLossFlat
-    import fastai.callback.mixup as fmix
 from .core import check_choice, seed_everything
 from .data.core import ImageData, get_dls, load_data
 from .models import create_model
 
 # %% auto #0
-__all__ = ['TinyNet', 'tiny_linear', 'synth_data', 'tiny_dls', 'tiny_learner', 'BatchProbe', 'EventProbe', 'RaiseAt',
-           'fastai_mix', 'timm_mix']
+__all__ = ['TinyNet', 'tiny_linear', 'synth_data', 'tiny_dls', 'tiny_learner', 'BatchProbe', 'EventProbe', 'RaiseAt']
 
 # %% ../nbs/09_test_utils.ipynb #2626a370
 class TinyNet(nn.Module):
@@ -40,8 +37,14 @@ def tiny_linear(n_in: int = 1, size: int = 16, n_out: int = 10) -> nn.Sequential
     return nn.Sequential(nn.Flatten(), nn.Linear(n_in * size * size, n_out))
 
 # %% ../nbs/09_test_utils.ipynb #07135d76
-def synth_data(n_train: int = 256, n_valid: int = 128, c: int = 10, size: int = 16, n_in: int = 1,
-               noise: float = 48., seed: int = 0) -> ImageData:
+def synth_data(n_train: int = 256,  # training images
+               n_valid: int = 128,  # validation images
+               c: int = 10,         # classes, one random prototype image each
+               size: int = 16,      # image side in pixels
+               n_in: int = 1,       # image channels
+               noise: float = 48.,  # Gaussian noise std, in grey levels 0–255
+               seed: int = 0        # seeds prototypes, labels and noise
+              ) -> ImageData:
     "`ImageData` of noisy copies of `c` random prototype images, one per class: learnable, balanced, made in milliseconds."
     g = torch.Generator().manual_seed(seed)
     protos = torch.rand(c, n_in, size, size, generator=g) * 255
@@ -51,15 +54,26 @@ def synth_data(n_train: int = 256, n_valid: int = 128, c: int = 10, size: int = 
         return x.clamp(0, 255).round().to(torch.uint8), y
     return ImageData('synth', *make(n_train), *make(n_valid), [str(i) for i in range(c)])
 
-def tiny_dls(data: str | ImageData = 'synth', n_train: int = 256, n_valid: int = 128, bs: int = 64,
-             augment: bool = False, seed: int = 0):
+def tiny_dls(data: str | ImageData = 'synth',  # 'synth', a name in `DATASETS`, or an `ImageData`
+             n_train: int = 256,               # training images (a stratified subset)
+             n_valid: int = 128,               # the first validation images kept
+             bs: int = 64,                     # training batch size (validation: 2×)
+             augment: bool = False,            # apply the data's training augmentation
+             seed: int = 0                     # seeds the data, subset and batches
+            ):
     "Seeded `DataLoaders` on `n_train` training and the first `n_valid` validation images of `data` ('synth', or what `get_dls` takes)."
     if isinstance(data, str): data = synth_data(n_train, n_valid, seed=seed) if data == 'synth' else load_data(data)
     data = dataclasses.replace(data, x_valid=data.x_valid[:n_valid], y_valid=data.y_valid[:n_valid])
     return get_dls(data, bs=bs, augment=augment, n_train=n_train, seed=seed)
 
 # %% ../nbs/09_test_utils.ipynb #97536ef0
-def tiny_learner(cbs=(), model: nn.Module | str | None = None, loss_func=None, dls=None, seed: int = 0, **kwargs) -> Learner:
+def tiny_learner(cbs=(),                                # callbacks of the `Learner`
+                 model: nn.Module | str | None = None,  # a module or arch name; None: a `TinyNet`
+                 loss_func=None,                        # None: `CrossEntropyLossFlat()`
+                 dls=None,                              # None: `tiny_dls(seed=seed, **kwargs)`
+                 seed: int = 0,                         # seeds everything, the default `dls` included
+                 **kwargs
+                ) -> Learner:
     "A quiet, seeded `Learner` on `dls` (default `tiny_dls(**kwargs)`); `model` is a module, an arch name, or by default a `TinyNet`."
     seed_everything(seed)
     if dls is None: dls = tiny_dls(seed=seed, **kwargs)
@@ -103,24 +117,3 @@ class RaiseAt(Callback):
     def __call__(self, event_name):
         if event_name == self.event and (self.at is None or (self.training and self.learn.iter == self.at)): raise self.exc
         return super().__call__(event_name)
-
-# %% ../nbs/09_test_utils.ipynb #c20f0c7f
-def fastai_mix(x: Tensor, y: Tensor, method: str = 'cutmix', alpha: float = 1.) -> Callable[[], tuple]:
-    "A function mixing `x` with fastai's `CutMix` (or `MixUp`) callback as a `Learner` would: `(x_mixed, lam, y_partner)`."
-    cls = {'cutmix': fmix.CutMix, 'mixup': fmix.MixUp}[check_choice('method', method, ['cutmix', 'mixup'])]
-    cb = cls(alpha)
-    learn = cb.learn = types.SimpleNamespace(loss_func=CrossEntropyLossFlat())
-    cb.before_train()
-    def mix():
-        learn.xb, learn.yb, learn.x, learn.y = (x,), (y,), x, y
-        cb.before_batch()
-        return learn.xb[0], cb.lam, cb.yb1[0]
-    return mix
-
-def timm_mix(x: Tensor, y: Tensor, mode: str = 'elem', mixup_alpha: float = 0., cutmix_alpha: float = 1.,
-             n_classes: int = 10, **kwargs) -> Callable[[], tuple]:
-    "A function mixing `x`, `y` with timm's `Mixup` per 'batch', 'pair' or 'elem' (no label smoothing): `(x_mixed, targets)`."
-    from timm.data.mixup import Mixup                           # timm takes seconds to import: only when asked
-    mixer = Mixup(mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha, num_classes=n_classes,
-                  mode=check_choice('mode', mode, ['batch', 'pair', 'elem']), **{'label_smoothing': 0., **kwargs})
-    return lambda: mixer(x, y)

@@ -6,591 +6,37 @@ Docs: https://vislab.github.io/vislab/prune.html.md"""
 
 # %% ../../nbs/13_prune.ipynb #5700a986
 from __future__ import annotations
-import contextlib, json, math, warnings
+import math, warnings
 from dataclasses import dataclass, field
-from pathlib import Path
-import pandas as pd
-import torch
-import torch.fx as fx
-import torch.nn.functional as F
 from torch import nn, Tensor
-from torch.fx.passes.shape_prop import ShapeProp
-from torch.nn.modules.batchnorm import _BatchNorm
 with warnings.catch_warnings():                  # fastai's import calls the deprecated torch.jit.script
     warnings.simplefilter('ignore', FutureWarning)
     from fastai.callback.core import Callback
     from fastai.optimizer import Optimizer, OptimWrapper
     from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (patches Learner.fit_one_cycle)
-from fastcore.basics import patch
-from ..core import check_choice, check_range, evaluating, hooks, write_atomic, model_device
-from ..kernels.nm import check_nm, check_nm_args, row_width, nm_mask_numba, dispatch as nm_dispatch
+from ..core import check_choice, check_range
+from ..kernels.nm import check_nm_args
+from .graph import dependency_graph, prune_channels_log
+from .scores import (
+    CRITERIA, SCOPES, NORMALIZE, WEIGHT_CRITERIA, check_ratio, channel_scores, plan_pruning, weight_scores)
+from .masks import apply_masks, tighten_masks, weight_sparsity
 
 # %% auto #0
-__all__ = ['CRITERIA', 'SCOPES', 'NORMALIZE', 'WEIGHT_CRITERIA', 'SCHEDULES', 'MODES', 'Group', 'DepGraph', 'dependency_graph',
-           'prune_channels', 'zero_channels', 'channel_config', 'save_pruned', 'load_pruned', 'channel_scores',
-           'plan_pruning', 'sensitivity', 'sensitivity_ratios', 'weight_scores', 'weight_masks', 'apply_masks',
-           'weight_sparsity', 'nm_mask_torch', 'nm_mask', 'nm_masks', 'to_semi_structured', 'tighten_masks',
-           'target_sparsity', 'KeepMasks', 'PruneCallback', 'prune', 'reinit', 'prune_recipe', 'keep_outputs',
-           'restrict_head', 'Snapshot', 'rewind', 'fit_masked', 'Ticket', 'find_ticket']
-
-# %% ../../nbs/13_prune.ipynb #5db4c7a9
-@dataclass(eq=False)
-class Group:
-    "Channels removed together: outputs of `producers`, normalised by `norms`, read by `consumers` (name, features per channel)."
-    name: str                                                    # the first producer's name
-    producers: list = field(default_factory=list)               # convs / linears making these channels (weight dim 0)
-    consumers: list = field(default_factory=list)               # (layer, features per channel) reading them (weight dim 1)
-    norms: list = field(default_factory=list)                   # batch norms over these channels
-    depthwise: list = field(default_factory=list)               # depthwise convs: one filter per channel
-    gates: list = field(default_factory=list)                   # layers whose outputs, zeroed, remove the channels
-    blocked: list = field(default_factory=list)                 # why the group cannot be pruned (empty: it can)
-    module: nn.Module | None = field(default=None, repr=False)  # the first producer, for the live size
-
-    @property
-    def size(self) -> int: return self.module.weight.shape[0]
-    @property
-    def prunable(self) -> bool: return not self.blocked
-
-class DepGraph:
-    "The channel groups of `model` (see `dependency_graph`): `graph[name]`, iteration, and `.prunable`."
-    def __init__(self, model: nn.Module, groups: list[Group]): self.model, self.groups = model, {g.name: g for g in groups}
-    def __iter__(self): return iter(self.groups.values())
-    def __len__(self): return len(self.groups)
-    def __getitem__(self, name: str) -> Group:
-        if name not in self.groups:
-            raise ValueError(f"group={name!r} is not a group of this model; groups: {', '.join(map(repr, self.groups))}")
-        return self.groups[name]
-    @property
-    def prunable(self) -> list[Group]: return [g for g in self if g.prunable]
-
-    def __repr__(self):
-        rows = [f"{g.name}: {g.size} ch, {len(g.producers)} producer(s), {len(g.consumers)} consumer(s)"
-                + (f" — blocked by {', '.join(g.blocked)}" if g.blocked else '') for g in self]
-        return f"DepGraph of {type(self.model).__name__}, {len(self.prunable)} of {len(self)} groups prunable:\n  " + "\n  ".join(rows)
-
-# %% ../../nbs/13_prune.ipynb #e34c4240
-_PASS_MODULES = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Hardswish, nn.ELU, nn.Mish, nn.Identity,
-                 nn.Dropout, nn.Dropout2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
-_PASS_FUNCS = {'relu', 'relu_', 'relu6', 'leaky_relu', 'gelu', 'silu', 'hardswish', 'elu', 'mish', 'dropout',
-               'max_pool2d', '_max_pool2d', 'avg_pool2d', 'adaptive_avg_pool2d', 'adaptive_max_pool2d',
-               '_adaptive_max_pool2d', 'contiguous'}
-_JOINS, _SCALES, _REDUCES = {'add', 'add_', 'iadd'}, {'mul', 'mul_', 'imul'}, {'mean', 'sum', 'amax'}
-_FLATTENS, _META = {'flatten', 'view', 'reshape'}, {'getattr', 'size', 'dim'}
-
-def _shape(node) -> tuple | None:
-    tm = node.meta.get('tensor_meta')
-    return tuple(tm.shape) if hasattr(tm, 'shape') else None
-
-def _op_name(node) -> str: return node.target if isinstance(node.target, str) else getattr(node.target, '__name__', str(node.target))
-
-class _Spaces:
-    "Union–find over channel spaces; each root carries its group's lists."
-    def __init__(self): self.parent, self.info = [], []
-    def new(self, size: int, why: str | None = None) -> int:
-        self.parent.append(len(self.parent))
-        self.info.append(dict(size=size, producers=[], consumers=[], norms=[], depthwise=[], cands=[], blocked=[]))
-        if why: self.info[-1]['blocked'].append(why)
-        return len(self.parent) - 1
-    def find(self, i: int) -> int:
-        while self.parent[i] != i: self.parent[i] = i = self.parent[self.parent[i]]
-        return i
-    def union(self, i: int, j: int) -> int:
-        i, j = sorted((self.find(i), self.find(j)))           # the older space stays the root: lists keep graph order
-        if i != j:
-            for k, v in self.info[j].items():
-                if isinstance(v, list): self.info[i][k] += [x for x in v if x not in self.info[i][k]]
-            self.parent[j] = i
-        return i
-    def add(self, i: int, key: str, item): self.info[self.find(i)][key].append(item)
-
-# %% ../../nbs/13_prune.ipynb #0d3ef658
-class _Tracer(fx.Tracer):
-    "torch.fx's tracer, also keeping whole a batch norm subclass that adds only pass-through layers (timm's `BatchNormAct2d`)."
-    def is_leaf_module(self, m: nn.Module, name: str) -> bool:
-        return (isinstance(m, _BatchNorm) and all(isinstance(c, _PASS_MODULES) for c in m.modules() if c is not m)
-                or super().is_leaf_module(m, name))
-
-def _trace(model: nn.Module, x: Tensor) -> fx.GraphModule:
-    "A torch.fx trace of `model` with every node's output shape, from one eval-mode, no-grad pass on `x`."
-    try: gm = fx.GraphModule(model, _Tracer().trace(model))
-    except Exception as e:
-        raise ValueError(f"torch.fx cannot trace {type(model).__name__} ({type(e).__name__}: {e}); the dependency "
-                         "graph needs a model whose forward has no data-dependent control flow") from e
-    with evaluating(model), torch.no_grad(): ShapeProp(gm).propagate(x)
-    return gm
-
-def _visit_module(sp, val, node, m, seen):
-    "Channel rules for a `call_module` node; returns the output's (space, features per channel) or None."
-    name, x = node.target, val.get(node.args[0]) if node.args else None
-    described = f"{type(m).__name__} {name!r}"
-    if isinstance(m, (nn.Conv2d, nn.Linear, _BatchNorm)):
-        if name in seen: why = f"{described}, called twice"
-        elif x is None: why = f"{described}, whose input is not traced"
-        elif x[1] != 1 and not isinstance(m, nn.Linear): why = f"{described} after a reshape"
-        else: why = None
-        seen.add(name)
-        if why:
-            if x is not None: sp.add(x[0], 'blocked', why)
-            return (sp.new(_shape(node)[1], why), 1)
-    if isinstance(m, nn.Conv2d):
-        if m.groups == 1:
-            sp.add(x[0], 'consumers', (name, 1))
-            out = sp.new(m.out_channels); sp.add(out, 'producers', name); sp.add(out, 'cands', (name, node))
-            return (out, 1)
-        if m.groups == m.in_channels == m.out_channels:
-            sp.add(x[0], 'depthwise', name); sp.add(x[0], 'cands', (name, node))
-            return x
-        why = f"grouped Conv2d {name!r} (groups={m.groups})"
-        sp.add(x[0], 'blocked', why)
-        return (sp.new(m.out_channels, why), 1)
-    if isinstance(m, _BatchNorm):
-        sp.add(x[0], 'norms', name); sp.add(x[0], 'cands', (name, node))
-        return x
-    if isinstance(m, nn.Linear):
-        shp = _shape(node.args[0])
-        if len(shp) != 2 or m.in_features != sp.info[sp.find(x[0])]['size'] * x[1]:
-            sp.add(x[0], 'blocked', f"{described} on a {len(shp)}-d input")
-        else: sp.add(x[0], 'consumers', (name, x[1]))
-        out = sp.new(m.out_features); sp.add(out, 'producers', name); sp.add(out, 'cands', (name, node))
-        return (out, 1)
-    if isinstance(m, _PASS_MODULES): return x
-    if isinstance(m, nn.Flatten): return _flatten(sp, node, x, described)
-    return _block(sp, val, node, described)
-
-def _flatten(sp, node, x, described):
-    "N×C×H×W → N×(C·H·W): each channel becomes H·W consecutive features; anything else blocks."
-    shp, out = _shape(node.args[0]), _shape(node)
-    if x is not None and shp and out and len(shp) >= 2 and out == (shp[0], math.prod(shp[1:])):
-        return (x[0], x[1] * math.prod(shp[2:]))
-    return _block(sp, {node.args[0]: x} if x else {}, node, described)
-
-def _block(sp, val, node, why):
-    "Block every channel space `node` reads; its output (if a tensor) starts a blocked space."
-    for a in node.all_input_nodes:
-        if a in val: sp.add(val[a][0], 'blocked', why)
-    shp = _shape(node)
-    return (sp.new(shp[1], why), 1) if shp and len(shp) >= 2 else None
-
-# %% ../../nbs/13_prune.ipynb #7c89d0dc
-def _visit(sp, val, node, mods, seen):
-    "Channel rules for one fx node; returns the output's (space, features per channel) or None."
-    shp = _shape(node)
-    if node.op == 'placeholder': return (sp.new(shp[1], 'the model input'), 1) if shp and len(shp) >= 2 else None
-    if node.op == 'output':
-        for a in node.all_input_nodes:
-            if a in val: sp.add(val[a][0], 'blocked', 'the model output')
-        return None
-    if node.op == 'get_attr': return _block(sp, val, node, f"parameter {node.target!r} used directly")
-    if node.op == 'call_module': return _visit_module(sp, val, node, mods[node.target], seen)
-    name = _op_name(node)
-    described = f"function {name}" if node.op == 'call_function' else f"method .{name}()"
-    ins = [a for a in node.args if isinstance(a, fx.Node) and a in val]
-    if name in _META and shp is None: return None
-    if name in _PASS_FUNCS and len(ins) == 1 and node.args[0] is ins[0]: return val[ins[0]]
-    if name in _FLATTENS and len(ins) == 1: return _flatten(sp, node, val[ins[0]], described)
-    if name in _REDUCES and len(ins) == 1 and shp and shp[:2] == _shape(ins[0])[:2]: return val[ins[0]]
-    if name in _JOINS | _SCALES and ins:
-        tensors = [a for a in node.args if isinstance(a, fx.Node)]
-        if len(ins) == 2 and len(tensors) == 2 and val[ins[0]][1] == val[ins[1]][1] \
-                and _shape(ins[0])[1] == _shape(ins[1])[1]:
-            return (sp.union(val[ins[0]][0], val[ins[1]][0]), val[ins[0]][1])
-        if name in _SCALES and len(ins) == 1 and len(tensors) == 1: return val[ins[0]]   # times a constant
-    return _block(sp, val, node, described)
-
-def dependency_graph(model: nn.Module, x: Tensor) -> DepGraph:
-    "Trace `model` on the example batch `x` and group the channels that must be removed together."
-    gm = _trace(model, x)
-    mods, sp, val, seen = dict(gm.named_modules()), _Spaces(), {}, set()
-    for node in gm.graph.nodes:
-        out = _visit(sp, val, node, mods, seen)
-        if out is not None: val[node] = out
-    groups = []
-    for i in sorted({sp.find(i) for i in range(len(sp.parent))}):
-        info = sp.info[i]
-        if not info['producers']: continue
-        norms = set(info['norms'])
-        gates = [n for n, node in info['cands']                 # skip a layer whose only reader is its batch norm
-                 if not (len(node.users) == 1 and (u := next(iter(node.users))).op == 'call_module' and u.target in norms)]
-        groups.append(Group(info['producers'][0], info['producers'], info['consumers'], info['norms'], info['depthwise'],
-                            gates, list(dict.fromkeys(info['blocked'])), model.get_submodule(info['producers'][0])))
-    return DepGraph(model, groups)
-
-# %% ../../nbs/13_prune.ipynb #cc336b15
-def _check_plan(graph: DepGraph, plan: dict) -> dict[str, Tensor]:
-    "The plan with each group's kept indices as a sorted LongTensor, checked against the graph."
-    out = {}
-    for name, keep in plan.items():
-        g = graph[name]
-        if g.blocked: raise ValueError(f"group {name!r} cannot be pruned: it meets {', '.join(g.blocked)}")
-        k = torch.as_tensor(keep).flatten().cpu()
-        if len(k) == 0: raise ValueError(f"plan[{name!r}] keeps no channels; every group needs at least one")
-        if k.is_floating_point() or k.dtype == torch.bool:
-            raise ValueError(f"plan[{name!r}] must hold integer channel indices to keep, not {k.dtype}")
-        k = k.long().sort().values
-        if k[0] < 0 or k[-1] >= g.size or len(k.unique()) != len(k):
-            raise ValueError(f"plan[{name!r}] must hold distinct indices in [0, {g.size}), got {k.tolist()}")
-        out[name] = k
-    return out
-
-def _narrow(m: nn.Module, attr: str, dim: int, idx: Tensor, log: list):
-    "Replace `m.attr` by its slices `idx` along `dim` (a new Parameter for a parameter); note the change in `log`."
-    t = getattr(m, attr, None)
-    if t is None: return
-    new = t.detach().index_select(dim, idx.to(t.device)).clone()
-    if isinstance(t, nn.Parameter):
-        new = nn.Parameter(new, requires_grad=t.requires_grad)
-        log.append((t, new, dim, idx))
-    setattr(m, attr, new)
-
-def _expand(idx: Tensor, per: int) -> Tensor:
-    "Feature indices of channels `idx` when each channel is `per` consecutive features."
-    return idx if per == 1 else (idx[:, None] * per + torch.arange(per)).flatten()
-
-# %% ../../nbs/13_prune.ipynb #580539f9
-def _shrink(model: nn.Module, g: Group, idx: Tensor, log: list):
-    "Keep only channels `idx` of group `g` in every layer that holds them."
-    k = len(idx)
-    for n in g.producers + g.depthwise:
-        m = model.get_submodule(n)
-        for a in ('weight', 'bias'): _narrow(m, a, 0, idx, log)
-        if isinstance(m, nn.Linear): m.out_features = k
-        else:
-            m.out_channels = k
-            if n in g.depthwise: m.in_channels = m.groups = k
-    for n in g.norms:
-        m = model.get_submodule(n)
-        for a in ('weight', 'bias', 'running_mean', 'running_var'): _narrow(m, a, 0, idx, log)
-        m.num_features = k
-    for n, per in g.consumers:
-        m, ix = model.get_submodule(n), _expand(idx, per)
-        _narrow(m, 'weight', 1, ix, log)
-        if isinstance(m, nn.Linear): m.in_features = len(ix)
-        else: m.in_channels = len(ix)
-
-def _prune(graph: DepGraph, plan: dict) -> list:
-    "`prune_channels`, returning the log of replaced parameters: (old, new, dim, kept indices)."
-    plan, log = _check_plan(graph, plan), []
-    for name, idx in plan.items():
-        if len(idx) < graph[name].size: _shrink(graph.model, graph[name], idx, log)
-    return log
-
-def prune_channels(graph: DepGraph, plan: dict) -> nn.Module:
-    "Physically remove the channels of each group not listed in `plan[name]` (the indices to keep); returns the model."
-    _prune(graph, plan)
-    return graph.model
-
-def zero_channels(graph: DepGraph, plan: dict) -> nn.Module:
-    "The reference for `prune_channels`: zero the dropped channels' filters, biases and BN scale/shift; shapes unchanged."
-    plan = _check_plan(graph, plan)
-    with torch.no_grad():
-        for name, keep in plan.items():
-            g = graph[name]
-            drop = torch.ones(g.size, dtype=torch.bool); drop[keep] = False
-            for n in g.producers + g.depthwise + g.norms:
-                for a in ('weight', 'bias'):
-                    t = getattr(graph.model.get_submodule(n), a, None)
-                    if t is not None: t[drop.to(t.device)] = 0
-    return graph.model
-
-# %% ../../nbs/13_prune.ipynb #0a054b7d
-def _shape_attrs(m: nn.Module) -> tuple:
-    if isinstance(m, nn.Conv2d): return ('in_channels', 'out_channels', 'groups')
-    if isinstance(m, _BatchNorm): return ('num_features',)
-    if isinstance(m, nn.Linear): return ('in_features', 'out_features')
-    return ()
-
-def channel_config(model: nn.Module) -> dict:
-    "The shape attributes of every conv, batch-norm and linear layer of `model`, by name."
-    return {n: {a: getattr(m, a) for a in _shape_attrs(m)} for n, m in model.named_modules() if _shape_attrs(m)}
-
-def _resize(model: nn.Module, config: dict):
-    "Shrink the layers of a freshly built `model` to the shapes in `config` (the values are overwritten by a load)."
-    log, cur = [], channel_config(model)
-    if set(cur) != set(config) or any(set(c) != set(cur[n]) for n, c in config.items()):
-        diff = sorted(set(cur) ^ set(config))[:3]
-        raise ValueError(f"the configuration's layers differ from this model's (e.g. {diff}): build the same "
-                         "architecture, unpruned, before loading")
-    for n, c in config.items():
-        if any(c[a] > cur[n][a] for a in c if a != 'groups'):
-            raise ValueError(f"layer {n!r} is {cur[n]} but the configuration asks for {c}: load into an unpruned model")
-        m, r = model.get_submodule(n), lambda k: torch.arange(k)
-        if isinstance(m, _BatchNorm):
-            for a in ('weight', 'bias', 'running_mean', 'running_var'): _narrow(m, a, 0, r(c['num_features']), log)
-            m.num_features = c['num_features']; continue
-        out, inp = (c['out_features'], c['in_features']) if isinstance(m, nn.Linear) else (c['out_channels'], c['in_channels'])
-        _narrow(m, 'weight', 0, r(out), log); _narrow(m, 'bias', 0, r(out), log)
-        _narrow(m, 'weight', 1, r(inp // c.get('groups', 1)), log)
-        for a, v in c.items(): setattr(m, a, v)
-
-def save_pruned(model: nn.Module, path: str | Path) -> tuple[Path, Path]:
-    "Save `model` as `path`.pth (state dict) and `path`.json (channel configuration)."
-    path = Path(path)
-    pth, cfg = path.with_suffix('.pth'), path.with_suffix('.json')
-    torch.save(model.state_dict(), pth)
-    write_atomic(cfg, json.dumps(channel_config(model), indent=1))
-    return pth, cfg
-
-def load_pruned(model: nn.Module, path: str | Path, map_location='cpu') -> nn.Module:
-    "Shrink the freshly built, unpruned `model` to the configuration saved at `path` and load its weights."
-    path = Path(path)
-    _resize(model, json.loads(path.with_suffix('.json').read_text()))
-    model.load_state_dict(torch.load(path.with_suffix('.pth'), map_location=map_location, weights_only=True))
-    return model
-
-# %% ../../nbs/13_prune.ipynb #0588c481
-CRITERIA = ('l1', 'l2', 'random', 'bn', 'taylor', 'oracle')
-
-def _gate_hook(gate: Tensor):
-    "A forward hook multiplying channel c of the output by gate[c] (or sample n's channel c by gate[n, c])."
-    def hook(m, i, o):
-        g = gate if gate.ndim == 2 else gate[None]
-        return o * g.view(*g.shape, *[1] * (o.ndim - 2))
-    return hook
-
-@contextlib.contextmanager
-def _gated(graph: DepGraph, gates: dict):
-    "Gate each group's channels where they leave their layers, for the body of a `with` block."
-    with contextlib.ExitStack() as stack:
-        for name, gate in gates.items():
-            stack.enter_context(hooks([graph.model.get_submodule(n) for n in graph[name].gates], _gate_hook(gate)))
-        yield
-
-def _batches(batches, criterion: str, device) -> list:
-    if batches is None:
-        raise ValueError(f"criterion={criterion!r} needs batches: an (xb, yb) pair or a list of them")
-    if isinstance(batches, (tuple, list)) and len(batches) == 2 and isinstance(batches[0], Tensor): batches = [batches]
-    return [(xb.to(device), yb.to(device)) for xb, yb in batches]
-
-def _loss(model, batches, loss_func) -> float:
-    "Mean loss over the samples of `batches`."
-    return sum(float(loss_func(model(xb), yb)) * len(xb) for xb, yb in batches) / sum(len(xb) for xb, _ in batches)
-
-# %% ../../nbs/13_prune.ipynb #27435103
-def _filter_norm(graph: DepGraph, g: Group, p: int) -> Tensor:
-    w = [graph.model.get_submodule(n).weight.detach().flatten(1).float().cpu() for n in g.producers]
-    return torch.cat(w, 1).norm(p=p, dim=1)
-
-def _bn_scale(graph: DepGraph, g: Group) -> Tensor:
-    if not g.norms: raise ValueError(f"criterion='bn' needs a batch norm in every group; group {g.name!r} has none")
-    return sum(graph.model.get_submodule(n).weight.detach().abs().float().cpu() for n in g.norms)
-
-def _taylor(graph: DepGraph, groups: list, batches: list, loss_func) -> dict:
-    model, dev = graph.model, batches[0][0].device
-    scores = {g.name: torch.zeros(g.size) for g in groups}
-    with evaluating(model):
-        for xb, yb in batches:
-            gates = {g.name: torch.ones(len(xb), g.size, device=dev, requires_grad=True) for g in groups}
-            with _gated(graph, gates): loss = loss_func(model(xb), yb)
-            grads = torch.autograd.grad(loss, list(gates.values()))
-            for g, gr in zip(groups, grads): scores[g.name] += gr.abs().sum(0).cpu() / len(batches)
-    return scores
-
-def _oracle(graph: DepGraph, groups: list, batches: list, loss_func) -> dict:
-    model, dev, scores = graph.model, batches[0][0].device, {}
-    with evaluating(model), torch.no_grad():
-        base = _loss(model, batches, loss_func)
-        for g in groups:
-            gate, s = torch.ones(g.size, device=dev), torch.empty(g.size)
-            with _gated(graph, {g.name: gate}):
-                for c in range(g.size):
-                    gate[c] = 0; s[c] = _loss(model, batches, loss_func) - base; gate[c] = 1
-            scores[g.name] = s
-    return scores
-
-def channel_scores(graph: DepGraph, criterion: str = 'l1', batches=None, loss_func=F.cross_entropy,
-                   seed: int = 0) -> dict[str, Tensor]:
-    "Importance of every channel of each prunable group of `graph` (higher = keep); `batches` for 'taylor' and 'oracle'."
-    check_choice('criterion', criterion, CRITERIA)
-    groups = graph.prunable
-    if criterion in ('l1', 'l2'): return {g.name: _filter_norm(graph, g, 1 if criterion == 'l1' else 2) for g in groups}
-    if criterion == 'bn': return {g.name: _bn_scale(graph, g) for g in groups}
-    if criterion == 'random':
-        gen = torch.Generator().manual_seed(seed)
-        return {g.name: torch.rand(g.size, generator=gen) for g in groups}
-    batches = _batches(batches, criterion, next(graph.model.parameters()).device)
-    return (_taylor if criterion == 'taylor' else _oracle)(graph, groups, batches, loss_func)
-
-# %% ../../nbs/13_prune.ipynb #f80ff8ef
-SCOPES, NORMALIZE = ('local', 'global'), (None, 'mean', 'max')
-
-def _normalize(s: Tensor, how: str | None) -> Tensor:
-    "Scores divided by their mean (or max) |score| over the finite entries."
-    if how is None: return s
-    f = s[torch.isfinite(s)].abs()
-    d = (f.mean() if how == 'mean' else f.max()) if len(f) else s.new_tensor(1.)
-    return s / d.clamp_min(1e-12)
-
-def _round_up(k: int, round_to: int, cap: int) -> int: return min(cap, math.ceil(k / round_to) * round_to)
-
-def _check_ratio(name: str, r) -> float: return float(check_range(name, r, 0, 1, hi_open=True))
-
-def plan_pruning(graph: DepGraph, scores: dict, ratio: float | dict, scope: str = 'local', normalize: str | None = None,
-                 round_to: int = 1, base: dict | None = None) -> dict[str, Tensor]:
-    "Indices to keep in each scored group: drop the lowest-scored `ratio` of channels per group (local) or overall (global)."
-    check_choice('scope', scope, SCOPES); check_choice('normalize', normalize, NORMALIZE); check_range('round_to', round_to, 1)
-    sizes = {n: graph[n].size for n in scores}
-    base = {n: (base or {}).get(n, sizes[n]) for n in scores}
-    top = lambda n, k: scores[n].topk(k).indices.sort().values
-    if scope == 'local':
-        ratios = ratio if isinstance(ratio, dict) else {n: ratio for n in scores}
-        plan = {}
-        for n, r in ratios.items():
-            k = base[n] - math.floor(_check_ratio(f'ratio[{n!r}]' if isinstance(ratio, dict) else 'ratio', r) * base[n] + 1e-9)
-            plan[n] = top(n, _round_up(k, round_to, sizes[n]))
-        return plan
-    if isinstance(ratio, dict): raise ValueError("ratio must be one number with scope='global'; per-group ratios need scope='local'")
-    ratio, names = _check_ratio('ratio', ratio), list(scores)
-    total = sum(base.values()) - math.floor(ratio * sum(base.values()) + 1e-9)
-    norm = torch.cat([_normalize(scores[n].float(), normalize) for n in names])
-    owner = torch.cat([torch.full((sizes[n],), i) for i, n in enumerate(names)])
-    counts = torch.bincount(owner[norm.topk(min(total, len(norm))).indices], minlength=len(names)).tolist()
-    for n, c in zip(names, counts):
-        if c == 0: raise ValueError(f"the global ranking at ratio={ratio} removes all {sizes[n]} channels of group {n!r}; "
-                                    "lower the ratio, or rank with normalize='mean' or 'max'")
-    return {n: top(n, _round_up(c, round_to, sizes[n])) for n, c in zip(names, counts)}
-
-# %% ../../nbs/13_prune.ipynb #6eb60430
-def _accuracy(model, batches) -> float:
-    return sum(float((model(xb).argmax(1) == yb).sum()) for xb, yb in batches) / sum(len(xb) for xb, _ in batches)
-
-def sensitivity(graph: DepGraph, batches, ratios=(.25, .5, .75), criterion: str = 'l1', metric: str = 'loss',
-                loss_func=F.cross_entropy, seed: int = 0) -> pd.DataFrame:
-    "Damage (loss increase or accuracy drop) on `batches` when each group alone loses its lowest-scored `ratios`."
-    check_choice('metric', metric, ('loss', 'accuracy'))
-    ratios = sorted(_check_ratio('ratios', r) for r in ratios)
-    batches = _batches(batches, 'sensitivity', next(graph.model.parameters()).device)
-    scores = channel_scores(graph, criterion, batches, loss_func, seed)
-    measure = (lambda: _loss(graph.model, batches, loss_func)) if metric == 'loss' else (lambda: -_accuracy(graph.model, batches))
-    rows = {}
-    with evaluating(graph.model), torch.no_grad():
-        base = measure()
-        for name, s in scores.items():
-            gate, order = torch.ones(len(s), device=batches[0][0].device), s.argsort()
-            with _gated(graph, {name: gate}):
-                rows[name] = []
-                for r in ratios:
-                    gate.fill_(1); gate[order[:math.floor(r * len(s) + 1e-9)]] = 0
-                    rows[name].append(measure() - base)
-    df = pd.DataFrame.from_dict(rows, orient='index', columns=ratios)
-    df.attrs.update(metric=metric, base=abs(base), criterion=criterion)
-    return df
-
-def sensitivity_ratios(sens: pd.DataFrame, max_damage: float) -> dict[str, float]:
-    "Per group, the largest ratio whose damage, and that of every smaller ratio, is at most `max_damage`."
-    out = {}
-    for name, row in sens.iterrows():
-        out[name] = 0.
-        for r, d in row.items():
-            if d > max_damage: break
-            out[name] = float(r)
-    return out
-
-# %% ../../nbs/13_prune.ipynb #10fe417b
-WEIGHT_CRITERIA = ('l1', 'l2', 'random', 'taylor')
-
-def _weighted(model: nn.Module) -> dict[str, nn.Module]: return {n: m for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
-
-def weight_scores(model: nn.Module, criterion: str = 'l1', batches=None, loss_func=F.cross_entropy,
-                  seed: int = 0) -> dict[str, Tensor]:
-    "Importance of every weight of each Conv2d and Linear layer of `model` (higher = keep), by layer name."
-    check_choice('criterion', criterion, WEIGHT_CRITERIA)
-    layers = _weighted(model)
-    ws = {n: m.weight.detach().float().cpu() for n, m in layers.items()}
-    if criterion == 'l1': return {n: w.abs() for n, w in ws.items()}
-    if criterion == 'l2': return {n: w.square() for n, w in ws.items()}
-    if criterion == 'random':
-        gen = torch.Generator().manual_seed(seed)
-        return {n: torch.rand(w.shape, generator=gen) for n, w in ws.items()}
-    batches = _batches(batches, criterion, model_device(model))
-    scores = {n: torch.zeros_like(w) for n, w in ws.items()}
-    with evaluating(model):
-        for xb, yb in batches:
-            params = [m.weight for m in layers.values()]
-            grads = torch.autograd.grad(loss_func(model(xb), yb), params)
-            for n, p, g in zip(layers, params, grads): scores[n] += (p.detach() * g).abs().float().cpu()
-    return scores
-
-def weight_masks(scores: dict, ratio: float, scope: str = 'local', normalize: str | None = None) -> dict[str, Tensor]:
-    "Boolean masks keeping all but the lowest-scored `ratio` of weights, per layer (local) or over all layers (global)."
-    ratio = _check_ratio('ratio', ratio); check_choice('scope', scope, SCOPES); check_choice('normalize', normalize, NORMALIZE)
-    def drop_lowest(s, k):
-        m = torch.ones(s.numel(), dtype=torch.bool); m[s.flatten().argsort(stable=True)[:k]] = False
-        return m
-    if scope == 'local': return {n: drop_lowest(s, math.floor(ratio * s.numel())).view(s.shape) for n, s in scores.items()}
-    flat = torch.cat([_normalize(s.float(), normalize).flatten() for s in scores.values()])
-    keep = drop_lowest(flat, math.floor(ratio * len(flat))).split([s.numel() for s in scores.values()])
-    return {n: k.view(s.shape) for (n, s), k in zip(scores.items(), keep)}
-
-def apply_masks(model: nn.Module, masks: dict) -> nn.Module:
-    "Zero, in place, the weights of each layer of `model` where its mask is False."
-    with torch.no_grad():
-        for n, mask in masks.items():
-            w = model.get_submodule(n).weight
-            w.mul_(mask.to(w.device, w.dtype))
-    return model
-
-def weight_sparsity(model: nn.Module) -> dict[str, float]:
-    "Fraction of zero weights in each Conv2d and Linear layer of `model`, and over all of them ('total')."
-    ws = {n: m.weight.detach() for n, m in _weighted(model).items()}
-    out = {n: float((w == 0).float().mean()) for n, w in ws.items()}
-    out['total'] = sum(float((w == 0).sum()) for w in ws.values()) / sum(w.numel() for w in ws.values())
-    return out
-
-# %% ../../nbs/13_prune.ipynb #99aa5399
-def nm_mask_torch(weight: Tensor, n: int, m: int, magnitude: bool = True) -> Tensor:
-    "Plain-torch reference of `nm_mask`: a stable descending sort of every group of `m`, its first `n` kept."
-    check_nm(weight, n, m)
-    v = weight.detach().reshape(-1, m)                   # rows of weight.flatten(1), cut into groups of m
-    if magnitude: v = v.abs()
-    first = v.sort(dim=1, descending=True, stable=True).indices[:, :n]   # stable: equal values keep index order
-    return torch.zeros(v.shape, dtype=torch.bool, device=v.device).scatter_(1, first, True).view(weight.shape)
-
-def nm_mask(weight: Tensor, n: int, m: int, magnitude: bool = True, backend: str = 'auto') -> Tensor:
-    "Boolean mask keeping the `n` largest |values| (or values) of every `m` consecutive ones along `weight.flatten(1)`'s rows; ties: the lower index."
-    check_nm(weight, n, m)
-    if torch.isnan(weight).any(): raise ValueError("weight contains NaN, which has no rank in its group")
-    if nm_dispatch(weight, backend) == 'numba': return nm_mask_numba(weight, n, m, magnitude)
-    return nm_mask_torch(weight, n, m, magnitude)
-
-# %% ../../nbs/13_prune.ipynb #df1a2915
-def nm_masks(scores: dict, n: int, m: int) -> dict[str, Tensor]:
-    "N:M masks keeping the `n` highest of every `m` consecutive scores of each layer; layers whose row width `m` does not divide are left out (dense)."
-    check_nm_args(n, m)
-    return {name: nm_mask(s, n, m, magnitude=False) for name, s in scores.items() if row_width(s) % m == 0}
-
-# %% ../../nbs/13_prune.ipynb #5cc024b3
-def _is_24(w: Tensor) -> bool: return w.shape[-1] % 4 == 0 and bool(((w.reshape(-1, 4) != 0).sum(1) <= 2).all())
-
-def to_semi_structured(model: nn.Module, layers: list[str] | None = None) -> nn.Module:
-    "For inference: replace, in place, the weight of each 2:4-sparse `nn.Linear` of `model` (or of `layers`) by a semi-structured sparse tensor (CUDA)."
-    from torch.sparse import to_sparse_semi_structured
-    linears = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
-    if layers is None: layers = [n for n, m in linears.items() if _is_24(m.weight.detach())]
-    for n in layers:
-        if n not in linears: raise ValueError(f"layers: {n!r} is not an nn.Linear of this model")
-        w = linears[n].weight.detach()
-        if not _is_24(w): raise ValueError(f"layer {n!r} is not 2:4 sparse: mask it with nm_mask(weight, 2, 4) first")
-        if not w.is_cuda: raise ValueError(f"layer {n!r} is on {w.device}; semi-structured sparse tensors need CUDA")
-        try: sparse = to_sparse_semi_structured(w.contiguous())
-        except RuntimeError as e: raise ValueError(f"layer {n!r} ({w.dtype}, {tuple(w.shape)}): {e}") from e
-        linears[n].weight = nn.Parameter(sparse, requires_grad=False)
-    return model
-
-# %% ../../nbs/13_prune.ipynb #a7b1e894
-def tighten_masks(scores: dict, masks: dict, ratio: float, scope: str = 'local', normalize: str | None = None,
-                  group: int | None = None) -> dict[str, Tensor]:
-    "Masks dropping the lowest-scored `ratio` of weights (within every `group` consecutive ones if given), those `masks` dropped first; never growing."
-    scores = {n: s.masked_fill(~masks[n], -math.inf) if n in masks else s for n, s in scores.items()}
-    if group is None: new = weight_masks(scores, ratio, scope, normalize)
-    else: new = nm_masks(scores, group - math.floor(_check_ratio('ratio', ratio) * group + 1e-9), group)
-    return {n: k & masks[n] if n in masks else k for n, k in new.items()}
+__all__ = ['SPARSITY_SCHEDULES', 'MODES', 'target_sparsity', 'KeepMasks', 'PruneCallback', 'Snapshot', 'rewind', 'fit_masked',
+           'Ticket', 'find_ticket']
 
 # %% ../../nbs/13_prune.ipynb #1a43b790
-SCHEDULES = ('one-shot', 'iterative', 'agp')
+SPARSITY_SCHEDULES = ('one-shot', 'iterative', 'agp')
 
-def target_sparsity(t: float, final: float, schedule: str = 'agp', start: float = 0., end: float = 1., steps: int = 1) -> float:
+def target_sparsity(t: float,                         # training progress in [0, 1]
+                    final: float,                     # the fraction pruned at the end
+                    schedule: str = 'agp',            # one of `SPARSITY_SCHEDULES`
+                    start: float = 0.,                # progress of the first event
+                    end: float = 1.,                  # progress by which `final` is reached
+                    steps: int = 1,                   # events over [start, end]
+                   ) -> float:
     "Fraction pruned at training progress `t`: `final` reached in `steps` events over [`start`, `end`] by `schedule`."
-    check_choice('schedule', schedule, SCHEDULES); final = _check_ratio('final', final)
+    check_choice('schedule', schedule, SPARSITY_SCHEDULES); final = check_ratio('final', final)
     check_range('start', start, 0, 1); check_range('end', end, start, 1); check_range('steps', steps, 1)
     if t < start: return 0.
     if schedule == 'one-shot' or end == start: return final
@@ -656,10 +102,22 @@ def _check_nm_mode(nm, mode: str, ratio: float):
 
 class PruneCallback(KeepMasks):
     "Prune `learn.model` to `ratio` on a `schedule` during `fit`: channels removed for real, or weights masked (N:M with `nm`)."
-    def __init__(self, ratio: float, schedule: str = 'agp', mode: str = 'structured', criterion: str = 'l1',
-                 scope: str = 'local', normalize: str | None = None, start: float = 0., end: float = .5, steps: int = 3,
-                 every: str | None = None, round_to: int = 1, nm: tuple[int, int] | None = None, seed: int = 0):
-        self.mode, ratio = check_choice('mode', mode, MODES), _check_ratio('ratio', ratio)
+    def __init__(self,
+                 ratio: float,                       # the fraction pruned at the end: of channels, or of weights
+                 schedule: str = 'agp',              # one of `SPARSITY_SCHEDULES`
+                 mode: str = 'structured',           # remove channels ('structured') or mask weights ('unstructured')
+                 criterion: str = 'l1',              # `CRITERIA` (structured) or `WEIGHT_CRITERIA` (unstructured)
+                 scope: str = 'local',               # rank within each group/layer ('local') or over all ('global')
+                 normalize: str | None = None,       # for 'global': divide each one's scores by their 'mean' or 'max'
+                 start: float = 0.,                  # training progress of the first event
+                 end: float = .5,                    # training progress by which `ratio` is reached
+                 steps: int = 3,                     # events over [start, end]
+                 every: str | None = None,           # check at each 'epoch' or 'batch' (default: by `mode`)
+                 round_to: int = 1,                  # structured: keep a multiple of this many channels per group
+                 nm: tuple[int, int] | None = None,  # unstructured: N:M masks (n, m), with ratio = 1 - n/m
+                 seed: int = 0,                      # the seed of criterion 'random'
+                ):
+        self.mode, ratio = check_choice('mode', mode, MODES), check_ratio('ratio', ratio)
         check_choice('criterion', criterion, CRITERIA if mode == 'structured' else WEIGHT_CRITERIA)
         check_choice('scope', scope, SCOPES); check_choice('normalize', normalize, NORMALIZE); check_range('round_to', round_to, 1)
         if nm is not None: _check_nm_mode(nm, mode, ratio)
@@ -691,115 +149,20 @@ class PruneCallback(KeepMasks):
 
     def _data(self): return [(self.learn.xb[0], self.learn.yb[0])] if self.criterion in ('taylor', 'oracle') else None
 
-# %% ../../nbs/13_prune.ipynb #9bad2a85
-@patch
-def _remove(self: PruneCallback, s: float):
-    "Structured event: score the channels, plan toward `s` of the original sizes, remove them, rebuild the optimizer."
-    if self.graph is None:
-        self.graph = dependency_graph(self.model, self.learn.xb[0][:2])
-        self.base = {g.name: g.size for g in self.graph.prunable}
-    scores = channel_scores(self.graph, self.criterion, self._data(), self.learn.loss_func, self.seed + len(self.history))
-    plan = plan_pruning(self.graph, scores, s, self.scope, self.normalize, self.round_to, self.base)
-    _rebuild_opt(self.learn, _prune(self.graph, plan))
+    def _remove(self, s: float):
+        "Structured event: score the channels, plan toward `s` of the original sizes, remove them, rebuild the optimizer."
+        if self.graph is None:
+            self.graph = dependency_graph(self.model, self.learn.xb[0][:2])
+            self.base = {g.name: g.size for g in self.graph.prunable}
+        scores = channel_scores(self.graph, self.criterion, self._data(), self.learn.loss_func, self.seed + len(self.history))
+        plan = plan_pruning(self.graph, scores, s, self.scope, self.normalize, self.round_to, self.base)
+        _rebuild_opt(self.learn, prune_channels_log(self.graph, plan))
 
-@patch
-def _mask(self: PruneCallback, s: float):
-    "Unstructured event: score the weights, tighten the masks to `s` (N:M with `nm`), zero the masked weights."
-    scores = weight_scores(self.model, self.criterion, self._data(), self.learn.loss_func, self.seed + len(self.history))
-    self.masks = tighten_masks(scores, self.masks, s, self.scope, self.normalize, self.nm[1] if self.nm else None)
-    apply_masks(self.model, self.masks)
-
-# %% ../../nbs/13_prune.ipynb #5e030b6d
-from ..lab.core import Recipe, register_recipe, register_step, register_metric, predict, score, finetune
-from ..models import model_stats, reset_weights
-from ..lab.zoo import zoo
-from ..data.core import get_dls
-
-# %% ../../nbs/13_prune.ipynb #5e8013e6
-@register_step
-def prune(state, criterion: str = 'l1', ratio: float = .5, scope: str = 'local', n_batches: int = 4):
-    "Remove `ratio` of the filters of `state.model` by `criterion`; the accuracy right after the cut, params and MACs."
-    check_choice('criterion', criterion, CRITERIA); _check_ratio('ratio', ratio)
-    it = iter(state.dls.train)
-    batches = [next(it) for _ in range(n_batches)] if criterion in ('taylor', 'oracle') else None
-    x = state.dls.valid.one_batch()[0][:2]
-    g = dependency_graph(state.model, x)
-    state.model = prune_channels(g, plan_pruning(g, channel_scores(g, criterion, batches, seed=state.seed), ratio, scope))
-    st = model_stats(state.model, x[:1], reps=1)
-    return dict(pruned_accuracy=score(*predict(state.model, state.dls.valid))['accuracy'], params=st['params'], macs=st['macs'])
-
-register_metric('pruned_accuracy', 'after the cut', 100, '%')
-
-@register_step
-def reinit(state):
-    "Re-initialise every layer of `state.model` in place: the same shape, trained from scratch."
-    reset_weights(state.model)
-
-# %% ../../nbs/13_prune.ipynb #dca3f59b
-def prune_recipe(name: str, zoo_name: str, ratio: float, criterion: str = 'l1', scratch: bool = False,
-                 restrict: bool = False, **kw) -> Recipe:
-    "Register `name`: the zoo model `zoo_name` (→ `restrict_head` if `restrict`) → `prune` (→ `reinit` if `scratch`) → fine-tune → evaluate."
-    steps = (zoo(name=zoo_name, augment=True), *((restrict_head(),) if restrict else ()),
-             prune(criterion=criterion, ratio=ratio), *(('reinit',) if scratch else ()),
-             finetune(validate=False), 'evaluate')
-    return register_recipe(Recipe(name, steps=steps, **kw))
-
-for _c in ('l1', 'random'):
-    prune_recipe(f'prune-{_c}', 'mnist5k-resnet8', .5, _c, dataset='mnist5k', epochs=2, bs=64, lr=2e-3,
-                 against=() if _c == 'l1' else ('prune-l1',),
-                 description=f"the zoo's MNIST-5k ResNet-8, half of its filters removed by {_c}, fine-tuned for 2 epochs")
-_C10 = dict(dataset='cifar10', n_train=10_000, epochs=2, bs=128, lr=2e-3)
-for _r in (.25, .5):
-    for _c in ('random', 'l1', 'taylor'):
-        prune_recipe(f'c10-{_c}-{_r * 100:.0f}', 'cifar10-resnet8', _r, _c, **_C10,
-                     description=f"the zoo's CIFAR-10 ResNet-8, {_r:.0%} of its filters removed by {_c}, fine-tuned 2 epochs on 10k images")
-    prune_recipe(f'c10-scratch-{_r * 100:.0f}', 'cifar10-resnet8', _r, 'l1', scratch=True, **_C10,
-                 description=f"the CIFAR-10 ResNet-8's shape with {_r:.0%} of its filters removed, trained from scratch with the same budget")
-prune_recipe('c10-random-10', 'cifar10-resnet8', .1, 'random', **_C10,
-             description="the zoo's CIFAR-10 ResNet-8, 10% of its filters removed at random: many masks for the oracle check")
-
-# %% ../../nbs/13_prune.ipynb #0b7bf221
-def _output_group(graph: DepGraph) -> Group:
-    "The one channel group `graph`'s model outputs: made by its last layers, read by nothing else."
-    out = [g for g in graph if 'the model output' in g.blocked]
-    if len(out) != 1 or len(out[0].blocked) > 1:
-        why = f"found {len(out)} groups at the output" if len(out) != 1 else f"{out[0].name!r} also meets {', '.join(out[0].blocked[1:])}"
-        raise ValueError(f"the model's output must be one tensor made by Linear or Conv2d layers through pass-through layers only ({why})")
-    return out[0]
-
-def keep_outputs(model: nn.Module, keep, x: Tensor) -> nn.Module:
-    "Keep only the outputs `keep` (indices, in that order) of `model`, cutting the rows of the layer that makes them (traced on `x`); in place."
-    g = _output_group(dependency_graph(model, x))
-    k = torch.as_tensor(keep)
-    if k.ndim != 1 or len(k) == 0 or k.is_floating_point() or k.dtype == torch.bool:
-        raise ValueError(f"keep must be a non-empty list of output indices, got {keep!r}")
-    if int(k.min()) < 0 or int(k.max()) >= g.size or len(k.unique()) != len(k):
-        raise ValueError(f"keep must hold distinct indices in [0, {g.size}), got {k.tolist()}")
-    _shrink(model, g, k.long().cpu(), [])
-    return model
-
-# %% ../../nbs/13_prune.ipynb #8ce02fbc
-@register_step
-def restrict_head(state, augment: bool = True):
-    "Serve `state.model` on the run's dataset, a subset of its classes: keep those outputs; that data in `state.dls`, normalised as the model's."
-    old = state.dls
-    dls = get_dls(state.dataset, bs=state.recipe.bs, augment=augment, n_train=state.n_train, seed=state.seed)
-    missing = [c for c in dls.classes if c not in list(old.classes)]
-    if missing: raise ValueError(f"dataset={state.dataset!r} has classes {missing} the model was not trained on; its classes: {list(old.classes)}")
-    for dl in (dls.train, dls.valid): dl.stats = old.stats
-    dls.stats = old.stats
-    x = dls.valid.one_batch()[0][:2].to(next(state.model.parameters()).device)
-    keep_outputs(state.model, [list(old.classes).index(c) for c in dls.classes], x)
-    state.dls = dls
-
-# %% ../../nbs/13_prune.ipynb #d658f40d
-_C10A = dict(_C10, dataset='cifar10-animals', n_train=6_000)
-prune_recipe('c10a-none', 'cifar10-resnet8', 0., restrict=True, **_C10A,
-             description="the zoo's CIFAR-10 ResNet-8 served on the 6 animal classes, unpruned, fine-tuned 2 epochs on 6k animal images: the reference")
-for _r in (.25, .5):
-    for _c in ('random', 'l1'):
-        prune_recipe(f'c10a-{_c}-{_r * 100:.0f}', 'cifar10-resnet8', _r, _c, restrict=True, **_C10A,
-                     description=f"the zoo's CIFAR-10 ResNet-8 served on the 6 animal classes, {_r:.0%} of its filters removed by {_c}, fine-tuned 2 epochs on 6k animal images")
+    def _mask(self, s: float):
+        "Unstructured event: score the weights, tighten the masks to `s` (N:M with `nm`), zero the masked weights."
+        scores = weight_scores(self.model, self.criterion, self._data(), self.learn.loss_func, self.seed + len(self.history))
+        self.masks = tighten_masks(scores, self.masks, s, self.scope, self.normalize, self.nm[1] if self.nm else None)
+        apply_masks(self.model, self.masks)
 
 # %% ../../nbs/13_prune.ipynb #75dc4655
 class Snapshot(Callback):
@@ -815,7 +178,12 @@ def rewind(model: nn.Module, state: dict, masks: dict) -> nn.Module:
     model.load_state_dict(state)
     return apply_masks(model, masks)
 
-def fit_masked(learn, masks: dict, epochs: int = 1, lr: float = 1e-2, cbs=()):
+def fit_masked(learn,                  # a fastai Learner
+               masks: dict,            # layer name → boolean mask (False = pruned), held at zero
+               epochs: int = 1,        # epochs of one-cycle training
+               lr: float = 1e-2,       # its maximum learning rate
+               cbs=(),                 # more callbacks for this fit
+              ):
     "One-cycle training of `learn` from a fresh optimizer, with the weights `masks` prune held at zero."
     learn.fit_one_cycle(epochs, lr, cbs=[KeepMasks(masks), *cbs], reset_opt=True)
 
@@ -833,8 +201,14 @@ def _round_row(learn, k: int) -> dict:
     return dict(round=k, sparsity=weight_sparsity(learn.model)['total'], valid_loss=float(loss),
                 **{getattr(f, 'name', f'metric{i}'): float(v) for i, (f, v) in enumerate(zip(learn.metrics, ms))})
 
-def find_ticket(learn, rounds: int = 3, p: float = .2, epochs: int = 1, lr: float = 1e-2, rewind_to: int = 0,
-                scope: str = 'global') -> Ticket:
+def find_ticket(learn,                     # a fastai Learner: its model is trained, pruned and rewound in place
+                rounds: int = 3,           # pruning rounds after the dense one
+                p: float = .2,             # fraction of the remaining weights each round prunes
+                epochs: int = 1,           # epochs of each round's training
+                lr: float = 1e-2,          # each round's maximum learning rate (one cycle)
+                rewind_to: int = 0,        # the training step of the dense fit whose weights the rounds restart from
+                scope: str = 'global',     # rank weights over all layers ('global') or within each ('local')
+               ) -> Ticket:
     "Iterative magnitude pruning: train, prune `p` of the remaining weights by |w|, rewind the rest to step `rewind_to`, retrain; `rounds` times."
     check_range('rounds', rounds, 1); p = float(check_range('p', p, 0, 1, lo_open=True, hi_open=True)); check_choice('scope', scope, SCOPES)
     snap = Snapshot(rewind_to)

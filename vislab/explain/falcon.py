@@ -6,9 +6,8 @@ Docs: https://vislab.github.io/vislab/falcon.html.md"""
 
 # %% ../../nbs/23_falcon.ipynb #55d98e18
 from __future__ import annotations
-import copy, re
+import re
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Callable
 import matplotlib.pyplot as plt
 import numpy as np, pandas as pd, torch
@@ -16,18 +15,16 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from torchvision.ops import roi_align
 from ..core import check_range
-from .dissect import layer_activations, associated_concepts, dissect
-from ..lab.core import Recipe, register_recipe, register_step, register_metric
-from ..models import reset_weights
+from .core import plain
+from .dissect import layer_activations
 from ..lab.zoo import model_input
-from ..data.scenes import ATTRIBUTES, sample_scenes, scene_set
-from ..multimodal.clip import check_clip_interface, encode_images, encode_texts, load_clip, prepare_images
+from ..data.scenes import ATTRIBUTES
+from ..multimodal.clip import check_clip_interface, encode_images, encode_texts
 
 # %% auto #0
 __all__ = ['STOPWORDS', 'FeatureSpace', 'feature_space', 'crop_boxes', 'crop', 'CaptionBank', 'caption_bank', 'scene_concepts',
            'caption_concepts', 'concept_frequency', 'counterfactuals', 'contrast_scores', 'Explanation', 'Falcon',
-           'explain_all', 'feature_groups', 'explanation_accuracy', 'linear_map', 'show_explanation', 'explorer',
-           'concepts']
+           'explain_all', 'feature_groups', 'explanation_accuracy', 'linear_map', 'show_explanation', 'explorer']
 
 # %% ../../nbs/23_falcon.ipynb #6afda5f1
 @dataclass
@@ -57,12 +54,24 @@ class FeatureSpace:
             return self.scores @ t, torch.einsum('c,nchw->nhw', t.to(self.maps), self.maps)
         raise ValueError(f"target must be a unit (int in [0, {C - 1}]), a group (list of units) or a direction (tensor of shape ({C},)), got {t!r}")
 
-def feature_space(model: nn.Module, layer: str, images: Tensor, bs: int = 256, prep: Callable = model_input) -> FeatureSpace:
+def feature_space(
+    model: nn.Module, # the network (left in the mode it was in)
+    layer: str, # the layer whose channels are the features
+    images: Tensor, # N×C×H×W uint8 images (fastai's `TensorImage` too)
+    bs: int = 256, # images per forward pass
+    prep: Callable = model_input, # uint8 images → the model's input
+) -> FeatureSpace:
     "The `FeatureSpace` of `model`'s `layer` over uint8 `images` (one activation pass)."
+    images = plain(images)
     return FeatureSpace(images, layer_activations(model, layer, images, bs, prep))
 
 # %% ../../nbs/23_falcon.ipynb #acab97c7
-def crop_boxes(maps: Tensor, size: int, frac: float = .5, min_side: int = 8) -> Tensor:
+def crop_boxes(
+    maps: Tensor, # k×h×w maps, one per crop
+    size: int, # side of the (square) images, pixels
+    frac: float = .5, # the fraction of its peak a map must exceed inside the box
+    min_side: int = 8, # smallest side of a box, pixels
+) -> Tensor:
     "k×4 boxes (x1, y1, x2, y2 in pixels of a `size`×`size` image) around where each k×h×w map exceeds `frac` of its peak."
     check_range('frac', frac, 0, 1)
     up = F.interpolate(maps[:, None].float(), size=(size, size), mode='bilinear', align_corners=False)[:, 0]
@@ -81,7 +90,7 @@ def crop_boxes(maps: Tensor, size: int, frac: float = .5, min_side: int = 8) -> 
 
 def crop(images: Tensor, boxes: Tensor, size: int | None = None) -> Tensor:
     "uint8 crops of `images` (k×C×H×W) to `boxes` (k×4 pixel boxes), resized bilinearly to `size` (default H)."
-    size = size or images.shape[-1]
+    images, size = plain(images), size or images.shape[-1]
     rois = torch.cat([torch.arange(len(boxes), dtype=torch.float)[:, None], boxes.float()], 1)
     out = roi_align(images.float(), rois, output_size=size, spatial_scale=1., sampling_ratio=1, aligned=True)
     return out.round().clamp(0, 255).to(torch.uint8)
@@ -98,7 +107,12 @@ class CaptionBank:
         check_range('m', m, 1, len(self.captions))
         return (image_features @ self.features.T).topk(m, dim=1).indices
 
-def caption_bank(clip, tokenizer: Callable, captions: list, bs: int = 512) -> CaptionBank:
+def caption_bank(
+    clip, # the image–text model
+    tokenizer: Callable, # captions → token ids for `clip`
+    captions: list, # the captions to encode
+    bs: int = 512, # captions per encoding pass
+) -> CaptionBank:
     "Encode `captions` (de-duplicated, order kept) once with the image–text model `clip` and its `tokenizer`."
     check_clip_interface(clip)
     captions = list(dict.fromkeys(captions))
@@ -125,7 +139,13 @@ def concept_frequency(captions: list, concepts: dict | None = None) -> pd.Series
     return (counts / len(captions)).sort_index().sort_values(ascending=False, kind='stable')   # ties by name: reproducible
 
 # %% ../../nbs/23_falcon.ipynb #ae5a5f15
-def counterfactuals(scores: Tensor, features: Tensor, anchor: Tensor, k: int, low: float = .5) -> Tensor:
+def counterfactuals(
+    scores: Tensor, # N feature scores, one per image
+    features: Tensor, # N×D unit-norm image embeddings
+    anchor: Tensor, # D embedding the look-alikes are near
+    k: int, # how many counterfactuals
+    low: float = .5, # fraction of the lowest-scoring images they are drawn from
+) -> Tensor:
     "Indices of `k` images among the lowest-scoring fraction `low` whose unit-norm `features` are closest to `anchor`."
     check_range('low', low, 0, 1, lo_open=True)
     pool = scores.argsort()[:max(k, int(low * len(scores)))]
@@ -182,7 +202,12 @@ class Falcon:
         return Explanation(target, table, top, boxes, low)
 
 # %% ../../nbs/23_falcon.ipynb #f1f3a74d
-def explain_all(falcon: Falcon, targets=None, contrast: bool = True, threshold: float = .5) -> pd.DataFrame:
+def explain_all(
+    falcon: Falcon, # the explainer of one feature space
+    targets=None, # units, groups (lists) or directions; default every unit
+    contrast: bool = True, # strike out concepts the counterfactuals share
+    threshold: float = .5, # score a concept needs for the feature to count as explainable
+) -> pd.DataFrame:
     "One row per target (default every unit; a group or direction is named by its position in `targets`): best concept, score, explainable."
     targets = range(falcon.space.n_features) if targets is None else targets
     rows = []
@@ -217,7 +242,12 @@ def linear_map(src: Tensor, dst: Tensor, ridge: float = 1e-3) -> Tensor:
     return torch.linalg.solve(A, X.T @ Y).float()
 
 # %% ../../nbs/23_falcon.ipynb #f77bb9bd
-def show_explanation(falcon: Falcon, e: Explanation, n: int = 5, n_concepts: int = 6):
+def show_explanation(
+    falcon: Falcon, # the explainer
+    e: Explanation, # the explanation to show
+    n: int = 5, # top images and counterfactuals shown
+    n_concepts: int = 6, # concepts in the bar chart
+):
     "A feature's top images with their crop boxes, its counterfactuals, and its top concepts' frequencies."
     n = min(n, len(e.top))
     fig = plt.figure(figsize=(1.2 * n + 3.4, 2.6), dpi=60)
@@ -247,42 +277,3 @@ def explorer(falcon: Falcon, model: nn.Module, dissection):
         for fig in (show_unit(model, dissection, falcon.space.images, unit), show_explanation(falcon, falcon.explain(unit))):
             display(fig); plt.close(fig)
     return interact(draw, unit=IntSlider(value=0, min=0, max=len(dissection.iou) - 1))
-
-# %% ../../nbs/23_falcon.ipynb #57b86ccf
-@register_step
-def concepts(state, n_images: int = 2000, n_captions: int = 20_000, k: int = 10, n_groups: int = 12, layer: str = 'features',
-             clip: str = 'scenes-clip', dissect_layer: str = 'features.layer3', threshold: float = .5):
-    "FALCON and dissection of `state.model` on held-out scenes: explainable shares, explanation accuracy, groups, transfer, detectors."
-    ss, prep = scene_set(n_images, seed=21), partial(model_input, stats=state.dls.stats)
-    masks = ss.masks()
-    space = feature_space(state.model, layer, ss.images, prep=prep)
-    clip_model, tok = load_clip(clip)
-    caps = sample_scenes(n_captions, seed=22).captions(seed=22)
-    fal = Falcon(space, clip_model, tok, caps, scene_concepts(), k)
-    truth = associated_concepts(space.scores, masks)
-    wc, wo = explain_all(fal, threshold=threshold), explain_all(fal, contrast=False, threshold=threshold)
-    groups = feature_groups(space.scores, n_groups)
-    gt = explain_all(fal, groups, threshold=threshold)
-    g_truth = associated_concepts(torch.stack([space.target(g)[0] for g in groups], 1), masks)
-    cs = feature_space(clip_model, 'visual.trunk', ss.images, prep=prepare_images)
-    c_truth = associated_concepts(cs.scores, masks)
-    W = linear_map(space.scores[:n_images // 2], cs.scores[:n_images // 2])
-    tr = explain_all(fal, [W[:, j] for j in range(cs.n_features)], threshold=threshold)
-    direct = explain_all(Falcon(cs, clip_model, tok, caps, scene_concepts(), k), threshold=threshold)
-    trained = dissect(state.model, dissect_layer, ss.images, masks, prep=prep).counts()
-    rand = dissect(reset_weights(copy.deepcopy(state.model)), dissect_layer, ss.images, masks, prep=prep).counts()
-    return dict(explainable=wc.explainable.mean(), explainable_plain=wo.explainable.mean(), explainable_groups=gt.explainable.mean(),
-                falcon_accuracy=explanation_accuracy(wc, truth), falcon_accuracy_plain=explanation_accuracy(wo, truth),
-                group_accuracy=explanation_accuracy(gt, g_truth), transfer_accuracy=explanation_accuracy(tr, c_truth),
-                direct_accuracy=explanation_accuracy(direct, c_truth), detectors_trained=trained['detectors'],
-                detectors_random=rand['detectors'], unique_trained=trained['unique'], unique_random=rand['unique'])
-
-for _n, _l in [('explainable', 'explainable'), ('explainable_plain', 'explainable, no contrast'), ('explainable_groups', 'groups explainable'),
-               ('falcon_accuracy', 'FALCON correct'), ('falcon_accuracy_plain', 'correct, no contrast'), ('group_accuracy', 'groups correct'),
-               ('transfer_accuracy', 'transferred correct'), ('direct_accuracy', 'direct on new space')]:
-    register_metric(_n, _l, 100, '%')
-for _n in ('detectors_trained', 'detectors_random', 'unique_trained', 'unique_random'): register_metric(_n, _n.replace('_', ' '), digits=1)
-
-register_recipe(Recipe('concepts-scenes', dataset='scenes-kind', epochs=8, bs=64, lr=1e-2,
-                       steps=('data', 'model', 'train', 'evaluate', concepts()),
-                       description='scene classifier (the zoo recipe) → FALCON and dissection: explainable shares, accuracy, transfer, detectors'));

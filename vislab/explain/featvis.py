@@ -19,6 +19,8 @@ from torchvision.utils import make_grid
 from fastprogress.fastprogress import progress_bar
 from ..core import check_choice, check_range, evaluating, hooks, submodule, model_device
 from ..data.core import normalize
+from .attributions import relu_backward
+from .core import frozen, plain
 from ..lab.zoo import model_input
 
 # %% auto #0
@@ -36,7 +38,7 @@ def colour_matrix(images: Tensor | None = None) -> Tensor:
     if images is None: m = LUCID_COLOUR.clone()
     else:
         if images.ndim != 4: raise ValueError(f"images must be N×C×H×W, got shape {tuple(images.shape)}")
-        x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+        x = plain(images).float() / 255 if images.dtype == torch.uint8 else plain(images).float()
         U, S, _ = torch.linalg.svd(torch.cov(x.transpose(0, 1).reshape(x.shape[1], -1)))
         m = U * S.sqrt()
         m = m * torch.where(m[0] < 0, -1., 1.)          # an SVD's signs are arbitrary: make the top row positive, as Lucid's
@@ -188,7 +190,12 @@ def channel(layer: str, c: int | Sequence[int]) -> Objective:
         return v.flatten(1).mean(1) if a.ndim == 4 else v
     return Objective((layer,), fn, f'{_name(layer)}:{c}', None if isinstance(c, int) else len(cs))
 
-def neuron(layer: str, c: int | Sequence[int], y: int | None = None, x: int | None = None) -> Objective:
+def neuron(
+    layer: str, # a conv layer's name
+    c: int | Sequence[int], # a channel, or a sequence of channels (one image each)
+    y: int | None = None, # row of the position (default the centre)
+    x: int | None = None, # column of the position (default the centre)
+) -> Objective:
     "Channel `c` of conv layer `layer` at position (`y`, `x`) — the centre by default; a sequence of channels as in `channel`."
     cs = c if isinstance(c, int) else list(c)
     def fn(acts):
@@ -254,7 +261,7 @@ def _check_images(images, channels: int, arg: str = 'images') -> Tensor:
     if not isinstance(images, Tensor) or images.ndim != 4 or images.shape[1] != channels:
         got = f"shape {tuple(images.shape)}" if isinstance(images, Tensor) else f"a {type(images).__name__}"
         raise ValueError(f"{arg} must be N×{channels}×H×W images for this model ({channels} input channels), got {got}")
-    return images
+    return plain(images)
 
 # %% ../../nbs/21_featvis.ipynb #3cf65626
 class _RedirectedReLU(torch.autograd.Function):
@@ -289,12 +296,22 @@ class Visualisation:
         "The images of the last snapshot at or before `step`."
         return self.snapshots[max(s for s in self.snapshots if s <= max(step, 0))]
 
-def visualise(model: nn.Module, objective: Objective, param: ImageParam | None = None, size: int | tuple = 32,
-              steps: int = 128, lr: float = 0.05, transforms: Sequence[Transform] | str | None = 'standard',
-              stats=None, snapshot_every: int | None = None, redirect: bool = True, seed: int = 0,
-              progress: bool = True, **param_kw) -> Visualisation:
+def visualise(
+    model: nn.Module, # the network (left in the mode it was in)
+    objective: Objective, # what to raise (`channel`, `neuron`, `direction`, or a sum)
+    param: ImageParam | None = None, # the image parameterisation; None: a new `ImageParam`
+    size: int | tuple = 32, # side (or H, W) of a new parameterisation's images
+    steps: int = 128, # optimisation steps
+    lr: float = 0.05, # Adam's learning rate
+    transforms: Sequence[Transform] | str | None = 'standard', # robustness transforms each step: 'standard', a list, or None
+    stats=None, # (mean, std) the model normalises its input by; None: its zoo stats
+    snapshot_every: int | None = None, # keep the images every this many steps (None: never)
+    redirect: bool = True, # ReLUs pass Lucid's redirected gradient to units dead for an image
+    seed: int = 0, # seeds the parameters and the transforms
+    progress: bool = True, # show a progress bar
+    **param_kw, # arguments of a new `ImageParam`
+) -> Visualisation:
     "Activation maximisation: Adam on `param` (default a new `ImageParam(size, **param_kw)`) raising `objective` through random `transforms`."
-    from vislab.explain.cam import frozen
     check_range('steps', steps, 0); check_range('lr', lr, 0, lo_open=True)
     for l in objective.layers: submodule(model, l)
     n_in = n_inputs(model)
@@ -329,7 +346,14 @@ def visualise(model: nn.Module, objective: Objective, param: ImageParam | None =
 # %% ../../nbs/21_featvis.ipynb #bec85063
 def _hwc(img: Tensor) -> np.ndarray: return img.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).squeeze(-1).numpy()
 
-def show_images(images: Tensor, titles: Sequence[str] | None = None, ncol: int = 8, size: float = 1.1, dpi: int = 60, suptitle: str | None = None):
+def show_images(
+    images: Tensor, # B×C×H×W images in [0, 1]
+    titles: Sequence[str] | None = None, # one title per image, or None
+    ncol: int = 8, # images per row
+    size: float = 1.1, # inches per image
+    dpi: int = 60, # figure resolution
+    suptitle: str | None = None, # figure title
+):
     "A grid of B×C×H×W `images` in [0, 1] (grey when C = 1), with optional `titles`; returns the figure."
     n = len(images); ncol = min(ncol, n); nrow = math.ceil(n / ncol)
     fig, axs = plt.subplots(nrow, ncol, figsize=(size * ncol, (size + (.2 if titles else 0)) * nrow), dpi=dpi, squeeze=False)
@@ -366,13 +390,24 @@ class Inversion:
 
 def _unit_images(images: Tensor, channels: int) -> Tensor:
     "`images` (uint8, or float in [0, 1]) checked against the model's channels, as float in [0, 1]."
-    _check_images(images, channels)
+    images = _check_images(images, channels)
     return images.float() / 255 if images.dtype == torch.uint8 else images.float()
 
-def invert(model: nn.Module, layer: str, images: Tensor, steps: int = 200, lr: float = 0.1, tv_weight: float = 0.5,
-           beta: float = 2., param: ImageParam | None = None, stats=None, seed: int = 0, progress: bool = True, **param_kw) -> Inversion:
+def invert(
+    model: nn.Module, # the network (left in the mode it was in)
+    layer: str, # the layer whose representation is matched
+    images: Tensor, # N×C×H×W images, uint8 or float in [0, 1]
+    steps: int = 200, # optimisation steps
+    lr: float = 0.1, # Adam's learning rate
+    tv_weight: float = 0.5, # weight of the total-variation prior
+    beta: float = 2., # exponent of the total variation
+    param: ImageParam | None = None, # the image parameterisation; None: a new pixel `ImageParam`
+    stats=None, # (mean, std) the model normalises its input by; None: its zoo stats
+    seed: int = 0, # seeds a new parameterisation
+    progress: bool = True, # show a progress bar
+    **param_kw, # arguments of a new `ImageParam`
+) -> Inversion:
     "Reconstruct `images` from `layer`'s representation of them (Mahendran & Vedaldi): representation error + `tv_weight`·TV^`beta`/(HW)."
-    from vislab.explain.cam import frozen
     check_range('steps', steps, 0); check_range('lr', lr, 0, lo_open=True); check_range('tv_weight', tv_weight, 0)
     submodule(model, layer)
     dev = model_device(model)
@@ -398,7 +433,12 @@ def invert(model: nn.Module, layer: str, images: Tensor, steps: int = 200, lr: f
 # %% ../../nbs/21_featvis.ipynb #6adb6031
 INVERT_LAYERS = ('features.stem', 'features.layer1', 'features.layer2', 'features.layer3', 'head')
 
-def invert_layers(model: nn.Module, images: Tensor, layers: Sequence[str] = INVERT_LAYERS, **kw) -> dict[str, Inversion]:
+def invert_layers(
+    model: nn.Module, # the network (left in the mode it was in)
+    images: Tensor, # N×C×H×W images, uint8 or float in [0, 1]
+    layers: Sequence[str] = INVERT_LAYERS, # the layers to invert from
+    **kw, # passed on to `invert`
+) -> dict[str, Inversion]:
     "`invert` of the same images from each of `layers`."
     return {l: invert(model, l, images, **kw) for l in layers}
 
@@ -409,7 +449,13 @@ def first_conv(model: nn.Module) -> str:
     if name is None: raise ValueError(f"the {type(model).__name__} has no nn.Conv2d")
     return name
 
-def filter_grid(model: nn.Module, layer: str | None = None, nrow: int = 8, padding: int = 1, scale: str = 'filter') -> Tensor:
+def filter_grid(
+    model: nn.Module, # the network (left in the mode it was in)
+    layer: str | None = None, # a conv layer's name (default the first)
+    nrow: int = 8, # filters per row
+    padding: int = 1, # pixels between filters
+    scale: str = 'filter', # 'filter': each filter by its own maximum; 'all': by the layer's
+) -> Tensor:
     "The filters of conv `layer` (default the first) as a 3×H×W image grid, each mapped to 0.5 + w / (2 max|w|) per filter or over `all`."
     check_choice('scale', scale, ('filter', 'all'))
     layer = first_conv(model) if layer is None else layer
@@ -421,7 +467,14 @@ def filter_grid(model: nn.Module, layer: str | None = None, nrow: int = 8, paddi
     m = w.abs().amax((1, 2, 3), keepdim=True) if scale == 'filter' else w.abs().amax()
     return make_grid(0.5 + w / (2 * m.clamp_min(1e-12)), nrow=nrow, padding=padding, pad_value=1.)
 
-def show_filters(model: nn.Module, layer: str | None = None, nrow: int = 8, scale: str = 'filter', dpi: int = 60, title: str | None = None):
+def show_filters(
+    model: nn.Module, # the network (left in the mode it was in)
+    layer: str | None = None, # a conv layer's name (default the first)
+    nrow: int = 8, # filters per row
+    scale: str = 'filter', # 'filter' or 'all', as in `filter_grid`
+    dpi: int = 60, # figure resolution
+    title: str | None = None, # figure title
+):
     "`filter_grid` drawn with nearest-neighbour pixels; returns the figure."
     grid = filter_grid(model, layer, nrow, scale=scale)
     fig, ax = plt.subplots(figsize=(grid.shape[2] / 8, grid.shape[1] / 8 + .3), dpi=dpi)
@@ -437,10 +490,17 @@ class TopActivations(NamedTuple):
     x: Tensor
     value: Tensor
 
-def top_activations(model: nn.Module, layer: str, channel: int, images: Tensor, k: int = 9, prep: Callable = model_input) -> TopActivations:
+def top_activations(
+    model: nn.Module, # the network (left in the mode it was in)
+    layer: str, # a conv layer's name
+    channel: int, # the channel of `layer`
+    images: Tensor, # N×C×H×W uint8 images (fastai's `TensorImage` too)
+    k: int = 9, # how many top images
+    prep: Callable = model_input, # uint8 images → the model's input
+) -> TopActivations:
     "The `k` uint8 `images` where `channel` of conv `layer` reaches its highest values, with the peak's position."
     from vislab.explain.dissect import layer_activations
-    _check_images(images, n_inputs(model))
+    images = _check_images(images, n_inputs(model))
     check_range('k', k, 1, len(images))
     a = layer_activations(model, layer, images, prep=prep)
     if a.ndim != 4: raise ValueError(f"layer={layer!r} gives outputs of shape {tuple(a.shape[1:])}; a top activation needs C×h×w maps (a conv layer)")
@@ -449,10 +509,17 @@ def top_activations(model: nn.Module, layer: str, channel: int, images: Tensor, 
     top = v.topk(k).indices
     return TopActivations(top, pos[top] // a.shape[-1], pos[top] % a.shape[-1], v[top])
 
-def deconv(model: nn.Module, layer: str, channel: int, images: Tensor, k: int = 9, rule: str = 'deconv',
-           prep: Callable = model_input) -> tuple[Tensor, TopActivations]:
+def deconv(
+    model: nn.Module, # the network (left in the mode it was in)
+    layer: str, # a conv layer's name
+    channel: int, # the channel of `layer`
+    images: Tensor, # N×C×H×W uint8 images (fastai's `TensorImage` too)
+    k: int = 9, # how many top activations
+    rule: str = 'deconv', # 'deconv' (DeconvNet) or 'guided' backward ReLUs
+    prep: Callable = model_input, # uint8 images → the model's input
+) -> tuple[Tensor, TopActivations]:
     "DeconvNet reconstructions (Zeiler & Fergus) of the `k` top activations of `channel` of `layer` over uint8 `images`, in the model's input space."
-    from vislab.explain.cam import frozen, relu_backward
+    images = plain(images)
     top = top_activations(model, layer, channel, images, k, prep)
     dev = model_device(model)
     x = prep(model, images[top.index].to(dev)).requires_grad_()
@@ -471,7 +538,14 @@ def _support_box(r: Tensor) -> tuple[int, int, int, int]:
     (y0, x0), (y1, x1) = nz.min(0).values.tolist(), nz.max(0).values.tolist()
     return y0, x0, y1 + 1, x1 + 1
 
-def show_deconv(images: Tensor, recon: Tensor, top: TopActivations, title: str = '', size: float = 1.0, dpi: int = 60):
+def show_deconv(
+    images: Tensor, # the uint8 image set `top` indexes
+    recon: Tensor, # k reconstructions from `deconv`
+    top: TopActivations, # the top activations from `deconv`
+    title: str = '', # figure title
+    size: float = 1.0, # inches per image
+    dpi: int = 60, # figure resolution
+):
     "The top uint8 `images` (receptive field of each peak outlined) above their DeconvNet reconstructions (cropped, grey = 0); returns the figure."
     k = len(top.index)
     fig, axs = plt.subplots(2, k, figsize=(size * k, 2 * size + .3), dpi=dpi, squeeze=False)
@@ -490,7 +564,14 @@ def show_deconv(images: Tensor, recon: Tensor, top: TopActivations, title: str =
     return fig
 
 # %% ../../nbs/21_featvis.ipynb #7cdab1df
-def show_steps(v: Visualisation, index: int = 0, n: int = 6, step: int | None = None, size: float = 1.1, dpi: int = 60):
+def show_steps(
+    v: Visualisation, # the visualisation (with snapshots)
+    index: int = 0, # which of its images
+    n: int = 6, # snapshots shown
+    step: int | None = None, # a step to mark (default the last)
+    size: float = 1.1, # inches per image
+    dpi: int = 60, # figure resolution
+):
     "Image `index` of `v` at `n` of its snapshots and its objective per step (`step` marked); returns the figure."
     check_range('index', index, 0, v.history.shape[1] - 1)
     steps = sorted(v.snapshots)
@@ -512,7 +593,14 @@ def _n_channels(model: nn.Module, layer: str, size, channels: int) -> int:
                                                         device=model_device(model)))[layer]
     return a.shape[1]
 
-def am_explorer(model: nn.Module, layers: Sequence[str], steps: int = 64, snapshot_every: int = 8, size: int = 32, **kw):
+def am_explorer(
+    model: nn.Module, # the network (left in the mode it was in)
+    layers: Sequence[str], # the conv layers offered
+    steps: int = 64, # optimisation steps per layer
+    snapshot_every: int = 8, # keep the images every this many steps
+    size: int = 32, # side of the images
+    **kw, # passed on to `visualise`
+):
     "ipywidgets: a layer, a channel and a step of activation maximisation (each layer's channels optimised in one batch on first use, then cached)."
     from ipywidgets import Dropdown, IntSlider, interact
     from IPython.display import display

@@ -24,20 +24,18 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastai.learner import Learner
     from fastai.losses import MSELossFlat
 from ..core import activations, check_choice, check_range, pick_device, seed_everything, write_atomic
-from ..data.core import ImageData, load_data
-from ..models import create_model, register_arch
-from ..lab.core import Recipe, State, learner, quiet, register_recipe, register_step
-from ..data.scenes import render, sample_scenes, vocabulary
-from ..multimodal.clip import CaptionData, TextEncoder, WordTokenizer, attribute_prompts, load_clip, zero_shot
-from ..lab.zoo import register_zoo, load as load_zoo, record as zoo_record
+from ..data.core import ImageData
+from ..models import register_arch
+from ..data.scenes import vocabulary
+from ..multimodal.clip import TextEncoder, WordTokenizer
+
 
 # %% auto #0
-__all__ = ['CONFIGS', 'TEXT_DIFFUSION_STEPS', 'SCENES_DIFFUSION_RECIPE', 'DiffusionConfig', 'get_config', 'class_unet', 'DDPM',
-           'ClassDDPM', 'make_ddpm', 'diffusion_dls', 'DiffusionCallback', 'EMACallback', 'train_ddpm', 'save_ddpm',
-           'load_ddpm', 'ddim', 'guided', 'seed_noise', 'start_step', 'denoise', 'sample', 'synthesize',
-           'synthesize_img2img', 'token_states', 'text_unet', 'TextDDPM', 'scene_diffusion', 'InstructDDPM',
-           'caption_dls', 'text_diffusion_data', 'text_diffusion_model', 'text_diffusion_train',
-           'text_diffusion_evaluate', 'text_ddpm_check', 'load_text_ddpm']
+__all__ = ['CONFIGS', 'DiffusionConfig', 'get_config', 'class_unet', 'DDPM', 'ClassDDPM', 'make_ddpm', 'diffusion_dls',
+           'DiffusionCallback', 'EMACallback', 'train_ddpm', 'save_ddpm', 'load_ddpm', 'ddim', 'cfg_blend', 'guided',
+           'seed_noise', 'progress', 'start_step', 'ddim_loop', 'ddim_inversion', 'denoise', 'sample', 'check_images',
+           'synthesize', 'is_pipeline', 'pipeline_prompts', 'synthesize_img2img', 'token_states', 'text_unet',
+           'TextDDPM', 'scene_diffusion', 'InstructDDPM', 'caption_dls']
 
 # %% ../../nbs/30_diffusion.ipynb #c01c7b8f
 @dataclass(frozen=True)
@@ -192,8 +190,14 @@ class EMACallback(Callback):
         self.n += 1
 
 # %% ../../nbs/30_diffusion.ipynb #34588b51
-def train_ddpm(data: ImageData, config: str | DiffusionConfig = 'mnist', seed: int = 0, device=None,
-               pbar: bool = True, **overrides) -> tuple[ClassDDPM, Learner]:
+def train_ddpm(
+    data: ImageData, # images and classes to learn
+    config: str | DiffusionConfig = 'mnist', # a name in `CONFIGS` or a `DiffusionConfig`
+    seed: int = 0, # seed of the initialisation and batches
+    device=None, # where to train (default: the best available)
+    pbar: bool = True, # show fastai's progress bar
+    **overrides, # settings of `config` to change
+) -> tuple[ClassDDPM, Learner]:
     "Train a class-conditional DDPM on `data` with `config` (+ `overrides`); return the EMA model and the learner."
     cfg = get_config(config, **overrides)
     seed_everything(seed)
@@ -235,21 +239,32 @@ def ddim(model: ClassDDPM, steps: int) -> DDIMScheduler:
     s.set_timesteps(int(check_range('steps', steps, 1, model.scheduler.config.num_train_timesteps)))
     return s
 
-def guided(model: ClassDDPM, x: Tensor, t, y: Tensor, guidance: float) -> Tensor:
+def cfg_blend(uncond: Tensor, cond: Tensor, scale: float) -> Tensor:
+    "The classifier-free guidance blend `uncond` + `scale`·(`cond` − `uncond`) of two predictions: 1 the conditional one, 0 the unconditional."
+    return uncond + scale * (cond - uncond)
+
+def guided(
+    model: ClassDDPM, # a conditional diffusion model
+    x: Tensor, # noisy samples (model space)
+    t, # their timestep
+    y: Tensor, # conditioning `model` takes (class ids or token rows)
+    guidance: float, # the CFG scale w
+) -> Tensor:
     "Classifier-free guidance p_∅ + w·(p_y − p_∅) of the prediction p (v or ε) for `x` at `t`: w = 1 conditional, 0 unconditional."
     t = torch.as_tensor(t, device=x.device).expand(len(x))
     if guidance == 1: return model(x, t, y)
     null = model.uncond(y, torch.ones(len(y), dtype=torch.bool, device=y.device))
     if guidance == 0: return model(x, t, null)
     ec, eu = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, null])).chunk(2)
-    return eu + guidance * (ec - eu)
+    return cfg_blend(eu, ec, guidance)
 
 def seed_noise(seeds, shape: tuple, device=None) -> Tensor:
     "One standard normal tensor of `shape` per seed, each from its own CPU generator."
     return torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(int(s))) for s in seeds]).to(device)
 
+
 # %% ../../nbs/30_diffusion.ipynb #f3c9f8a6
-def _bar(it, show: bool):
+def progress(it, show: bool):
     "A fastprogress bar over `it`, or `it` itself (fastprogress prints a stray character even with `display=False`)."
     return progress_bar(it, leave=False) if show else it
 
@@ -257,19 +272,63 @@ def start_step(strength: Tensor, steps: int) -> Tensor:
     "Index of the first DDIM step a sample of `strength` runs (diffusers' img2img `get_timesteps`); `steps` = none."
     return steps - (strength * steps).long().clamp(0, steps)
 
+def ddim_loop(
+    sched: DDIMScheduler, # a `DDIMScheduler` set to its steps (`ddim`)
+    predict, # (x, t, j, rows) → the network's output for the samples `rows`
+    x: Tensor, # latents at the first step
+    start=0, # the first step: an int, or one per sample
+    pbar: bool = True, # show a progress bar
+) -> Tensor:
+    "DDIM down `sched`'s grid from latents `x`, sample i from step `start` (an int, or one per sample; a sample waits unchanged until its step): `predict(x, t, j, rows)` is the network's output (ε or v, as `sched` predicts) at step j, timestep t, for the batch's samples `rows` (`x` holds those)."
+    start = torch.as_tensor(start).expand(len(x)).cpu()
+    x = x.clone()
+    for j in progress(range(int(start.min()), len(sched.timesteps)), pbar):
+        t, rows = sched.timesteps[j], (start <= j).nonzero().flatten().to(x.device)
+        x[rows] = sched.step(predict(x[rows], t, j, rows), t, x[rows]).prev_sample
+    return x
+
+def _eps(sched: DDIMScheduler, out: Tensor, x: Tensor, ab: Tensor) -> Tensor:
+    "The noise estimate in the network's output `out` for `x` at cumulative alpha `ab` (v- or ε-prediction)."
+    if sched.config.prediction_type == 'epsilon': return out
+    return ab.sqrt() * out + (1 - ab).sqrt() * x
+
+def ddim_inversion(
+    sched: DDIMScheduler, # a `DDIMScheduler` set to its steps (`ddim`)
+    predict, # (x, t) → the network's output
+    x: Tensor, # clean latents (model space)
+    stop: int = 0, # the step whose starting latents end the path
+    pbar: bool = True, # show a progress bar
+) -> list[Tensor]:
+    "DDIM inversion up `sched`'s grid from clean latents `x` to the latents its step `stop` starts from: the path, `x` first. `predict(x, t)` is the network's output (ε or v) at timestep t."
+    ts, steps = sched.timesteps, len(sched.timesteps)
+    ab = lambda t: sched.alphas_cumprod[t].to(x.device) if t >= 0 else sched.final_alpha_cumprod.to(x.device)
+    path = [x]
+    for j in progress(range(steps - 1, stop - 1, -1), pbar):       # up the denoising grid: ts[steps-1] … ts[stop]
+        t, prev = int(ts[j]), int(ts[j + 1]) if j + 1 < steps else -1
+        x, a, b = path[-1], ab(prev), ab(t)
+        eps = _eps(sched, predict(x, t), x, b)                      # ε at the next level, read at the current sample
+        path.append(b.sqrt() * (x - (1 - a).sqrt() * eps) / a.sqrt() + (1 - b).sqrt() * eps)
+    return path
+
 @torch.no_grad()
-def denoise(model: ClassDDPM, x0: Tensor, y: Tensor, strength: Tensor, noise: Tensor, steps: int = 50,
-            guidance: float = 3., pbar: bool = True) -> Tensor:
+def denoise(
+    model: ClassDDPM, # a conditional diffusion model
+    x0: Tensor, # clean images (model space)
+    y: Tensor, # conditioning, one per image
+    strength: Tensor, # per image: 0 keeps it, 1 starts from pure noise
+    noise: Tensor, # the noise each image is mixed with
+    steps: int = 50, # DDIM steps of the whole grid
+    guidance: float = 3., # the CFG scale
+    pbar: bool = True, # show a progress bar
+) -> Tensor:
     "SDEdit: noise each `x0` (model space) to the timestep its `strength` implies, then DDIM-denoise toward `y` with CFG."
     sched, strength = ddim(model, steps), torch.as_tensor(strength, dtype=torch.float64).cpu()
     ts, k = sched.timesteps, start_step(strength, steps)
     per_sample = lambda b: b.to(x0.device).view(-1, *[1] * (x0.ndim - 1))
     noised = sched.add_noise(x0, noise, ts[k.clamp(max=steps - 1)].to(x0.device))
     x = torch.where(per_sample(strength >= 1), noise, torch.where(per_sample(k < steps), noised, x0))
-    for j in _bar(range(steps), pbar):
-        on = (k <= j).nonzero().flatten().to(x.device)
-        if len(on): x[on] = sched.step(guided(model, x[on], ts[j], y[on], guidance), ts[j], x[on]).prev_sample
-    return x
+    return ddim_loop(sched, lambda x, t, j, rows: guided(model, x, t, y[rows], guidance), x, k, pbar)
+
 
 # %% ../../nbs/30_diffusion.ipynb #6c9c8407
 def _check_labels(model: ClassDDPM, labels, n: int | None = None) -> Tensor:
@@ -280,8 +339,15 @@ def _check_labels(model: ClassDDPM, labels, n: int | None = None) -> Tensor:
     if len(bad): raise ValueError(f"labels={sorted(set(bad.tolist()))} are not class ids of the model; allowed: 0 … {model.n_classes - 1}")
     return y
 
-def sample(model: DDPM, labels, seeds=None, steps: int = 50, guidance: float = 3., bs: int = 256,
-           pbar: bool = True) -> Tensor:
+def sample(
+    model: DDPM, # a `ClassDDPM` or `TextDDPM`
+    labels, # class ids (captions, for a `TextDDPM`), one per image
+    seeds=None, # one noise seed per image (default 0, 1, …)
+    steps: int = 50, # DDIM steps
+    guidance: float = 3., # the CFG scale
+    bs: int = 256, # images per batch
+    pbar: bool = True, # show a progress bar
+) -> Tensor:
     "Sample one uint8 image per class label (caption, for a `TextDDPM`) with DDIM and CFG scale `guidance`; image i from `seeds[i]` (default i)."
     y = model.condition(labels)
     seeds = list(range(len(y)) if seeds is None else seeds)
@@ -296,18 +362,28 @@ def sample(model: DDPM, labels, seeds=None, steps: int = 50, guidance: float = 3
     return torch.cat(out)
 
 # %% ../../nbs/30_diffusion.ipynb #e7417993
-def _check_images(model: ClassDDPM, images: Tensor) -> Tensor:
+def check_images(model: DDPM, images: Tensor) -> Tensor:
+    "`images` if they are a uint8 N×C×H×W batch of `model`'s data (channels, size); a clear error otherwise."
     want = (model.channels, model.data_size, model.data_size)
     if not isinstance(images, Tensor) or images.dtype != torch.uint8 or images.ndim != 4 or tuple(images.shape[1:]) != want:
         raise ValueError(f"images must be a uint8 N×{want[0]}×{want[1]}×{want[2]} tensor for this model, got "
                          f"{getattr(images, 'dtype', type(images).__name__)} of shape {tuple(getattr(images, 'shape', ()))}")
     return images
 
-def synthesize(model, images: Tensor, labels, lambdas=(0., .25, .5, .75, 1.), seeds=(0,), steps: int = 50,
-               guidance: float = 3., bs: int = 256, pbar: bool = True) -> Tensor:
+def synthesize(
+    model, # a `DDPM`, or a diffusers img2img pipeline
+    images: Tensor, # uint8 images to vary
+    labels, # class ids or captions, one per image
+    lambdas=(0., .25, .5, .75, 1.), # image guidance levels λ in [0, 1]: 1 keeps the image
+    seeds=(0,), # noise seeds, each giving one variant
+    steps: int = 50, # DDIM steps of the whole grid
+    guidance: float = 3., # the CFG scale
+    bs: int = 256, # variants per batch
+    pbar: bool = True, # show a progress bar
+) -> Tensor:
     "Variants of uint8 `images` at image guidance λ (strength 1 − λ) toward `labels`: uint8 [image, λ, seed, C, H, W]."
     if not isinstance(model, DDPM): return synthesize_img2img(model, images, labels, lambdas, seeds, steps, guidance, pbar)
-    images = _check_images(model, images)
+    images = check_images(model, images)
     y = model.condition(labels, len(images))
     lam = torch.tensor([float(check_range('lambdas', float(l), 0, 1)) for l in lambdas], dtype=torch.float64)
     check_range('guidance', guidance, 0); check_range('bs', bs, 1)
@@ -328,20 +404,36 @@ def synthesize(model, images: Tensor, labels, lambdas=(0., .25, .5, .75, 1.), se
     return torch.cat(out).view(n, L, S, *images.shape[1:])
 
 # %% ../../nbs/30_diffusion.ipynb #260620a8
-def synthesize_img2img(pipe, images: Tensor, prompts, lambdas=(0., .25, .5, .75, 1.), seeds=(0,), steps: int = 50,
-                       guidance: float = 7.5, pbar: bool = True) -> Tensor:
-    "`synthesize` over a diffusers img2img pipeline: prompts as labels; uint8 [image, λ, seed, 3, H, W]."
-    if not callable(pipe) or not hasattr(pipe, 'scheduler'):
-        raise ValueError(f"model must be a ClassDDPM or a diffusers img2img pipeline, not {type(pipe).__name__}")
+def is_pipeline(obj) -> bool:
+    "Whether `obj` is a diffusers pipeline: callable, with a scheduler and a UNet."
+    return callable(obj) and hasattr(obj, 'scheduler') and hasattr(obj, 'unet')
+
+def pipeline_prompts(images: Tensor, prompts, name: str = 'prompts') -> list[str]:
+    "`prompts` (a string: the same for every image) as one prompt per image of `images`, a uint8 N×3×H×W batch for a diffusers pipeline; clear errors otherwise."
     if not isinstance(images, Tensor) or images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"images must be a uint8 N×3×H×W tensor for an img2img pipeline, got "
+        raise ValueError(f"images must be a uint8 N×3×H×W tensor for a diffusers pipeline, got "
                          f"{getattr(images, 'dtype', type(images).__name__)} of shape {tuple(getattr(images, 'shape', ()))}")
     prompts = [prompts] * len(images) if isinstance(prompts, str) else list(prompts)
-    if len(prompts) != len(images): raise ValueError(f"labels has {len(prompts)} prompts; expected one per image ({len(images)})")
+    if len(prompts) != len(images): raise ValueError(f"{name} has {len(prompts)} prompts; expected one per image ({len(images)})")
+    return prompts
+
+def synthesize_img2img(
+    pipe, # a diffusers img2img pipeline
+    images: Tensor, # uint8 N×3×H×W images to vary
+    prompts, # a prompt, or one per image
+    lambdas=(0., .25, .5, .75, 1.), # image guidance levels λ in [0, 1]
+    seeds=(0,), # generator seeds, each giving one variant
+    steps: int = 50, # inference steps
+    guidance: float = 7.5, # the pipeline's guidance scale
+    pbar: bool = True, # show a progress bar
+) -> Tensor:
+    "`synthesize` over a diffusers img2img pipeline: prompts as labels; uint8 [image, λ, seed, 3, H, W]."
+    if not is_pipeline(pipe): raise ValueError(f"model must be a ClassDDPM or a diffusers img2img pipeline, not {type(pipe).__name__}")
+    prompts = pipeline_prompts(images, prompts, 'labels')
     lams = [float(check_range('lambdas', float(l), 0, 1)) for l in lambdas]
     out = images[:, None, None].repeat(1, len(lams), len(seeds), 1, 1, 1)
     jobs = [(i, j, k) for i in range(len(images)) for j, l in enumerate(lams) if l < 1 for k in range(len(seeds))]
-    for i, j, k in _bar(jobs, pbar):
+    for i, j, k in progress(jobs, pbar):
         gen = torch.Generator(pipe.device).manual_seed(int(seeds[k]))
         x = pipe(prompt=prompts[i], image=images[i:i + 1].float() / 255, strength=1 - lams[j], num_inference_steps=steps,
                  guidance_scale=guidance, generator=gen, output_type='pt').images
@@ -356,7 +448,12 @@ def token_states(text: nn.Module, tokens: Tensor) -> Tensor:
     with activations(text.ln_final) as acts: text(tokens)
     return acts[0][-1]
 
-def text_unet(cfg: DiffusionConfig, channels: int, cross_dim: int, in_channels: int | None = None) -> UNet2DConditionModel:
+def text_unet(
+    cfg: DiffusionConfig, # widths, layers and resolution
+    channels: int, # channels predicted
+    cross_dim: int, # the text states' width
+    in_channels: int | None = None, # input channels (default `channels`)
+) -> UNet2DConditionModel:
     "A randomly initialised `UNet2DConditionModel` for `cfg` predicting `channels` from `in_channels` (default the same): cross-attention to the text at the lowest level and the mid block (with `attention`, one level up too)."
     n = len(cfg.widths)
     down, up = ['DownBlock2D'] * n, ['UpBlock2D'] * n
@@ -407,9 +504,19 @@ class TextDDPM(DDPM):
         empty = self.tokenizer([''], context_length=tokens.shape[1]).to(tokens.device)
         return torch.where(drop.view(-1, 1), empty, tokens)
 
-def scene_diffusion(n_in: int = 3, n_out: int | None = None, config: str = 'scenes', context_length: int = 32,
-                    embed_dim: int = 64, width: int = 64, layers: int = 2, heads: int = 4, vocab=None, instruct: bool = False,
-                    **overrides) -> TextDDPM:
+def scene_diffusion(
+    n_in: int = 3, # image channels
+    n_out: int | None = None, # the vocabulary's size with special tokens (checked, if given)
+    config: str = 'scenes', # a name in `CONFIGS`
+    context_length: int = 32, # tokens per caption
+    embed_dim: int = 64, # the text encoder's output width
+    width: int = 64, # the text encoder's width (the UNet's cross-attention width)
+    layers: int = 2, # text transformer layers
+    heads: int = 4, # text attention heads
+    vocab=None, # the words (default: the scene vocabulary)
+    instruct: bool = False, # an `InstructDDPM` (the source image as extra input)
+    **overrides, # settings of `config` to change
+) -> TextDDPM:
     "`create_model('scene-diffusion', 3, vocab_size)`: a fresh `TextDDPM` for captioned scenes (`instruct`: an `InstructDDPM`), with a `TextEncoder` of SceneCLIP's shape over `vocab` (default the scene vocabulary)."
     tok = WordTokenizer(vocabulary() if vocab is None else vocab, context_length)
     if n_out is not None and n_out != len(tok):
@@ -443,8 +550,17 @@ class InstructDDPM(TextDDPM):
         return self.uncond(tokens, text), torch.where(image.view(-1, 1, 1, 1), 0., self.encode(source))
 
 # %% ../../nbs/30_diffusion.ipynb #5573c78a
-def caption_dls(images: Tensor, captions: list, tokenizer, valid_images: Tensor, valid_captions: list, bs: int = 64,
-                device=None, sources: Tensor | None = None, valid_sources: Tensor | None = None) -> DataLoaders:
+def caption_dls(
+    images: Tensor, # uint8 training images
+    captions: list, # one caption per training image
+    tokenizer, # turns captions into token rows
+    valid_images: Tensor, # uint8 validation images
+    valid_captions: list, # one caption per validation image
+    bs: int = 64, # batch size
+    device=None, # where batches go (default: the best available)
+    sources: Tensor | None = None, # source images of instructed edits (with `captions` as instructions)
+    valid_sources: Tensor | None = None, # the validation edits' source images
+) -> DataLoaders:
     "fastai `DataLoaders` of uint8 (image, token row) batches — with `sources`, (edited image, instruction, source image) triples: shuffled training batches, fixed validation ones."
     check_range('bs', bs, 1)
     if (sources is None) != (valid_sources is None): raise ValueError("give both sources and valid_sources, or neither")
@@ -460,67 +576,3 @@ def caption_dls(images: Tensor, captions: list, tokenizer, valid_images: Tensor,
     dls.stats, dls.groups = (torch.full((images.shape[1],), .5), torch.full((images.shape[1],), .5)), None   # [0, 1] → [−1, 1]
     return dls
 
-@register_step
-def text_diffusion_data(state, context_length: int = 32):
-    "Put `caption_dls` of the run's captioned dataset (its first `n_train` pairs) in `state.dls`."
-    data = load_data(state.dataset)
-    if not isinstance(data, CaptionData): raise TypeError(f"dataset {state.dataset!r} has no captions (a CaptionData is needed)")
-    n = len(data.x_train) if state.n_train is None else int(state.n_train)
-    state.dls = caption_dls(data.x_train[:n], data.captions_train[:n], WordTokenizer(vocabulary(), context_length),
-                            data.x_valid, data.captions_valid, state.recipe.bs)
-
-@register_step
-def text_diffusion_model(state, clip: str = 'scenes-clip'):
-    "A fresh `TextDDPM` (the recipe's arch) whose frozen text encoder is zoo image–text model `clip`'s."
-    state.model = create_model(state.recipe.arch, state.dls.n_in, state.dls.c, **state.recipe.arch_kw)
-    state.clip = load_clip(clip)[0]
-    state.model.text.load_state_dict(state.clip.text.state_dict())
-
-@register_step
-def text_diffusion_train(state, epochs: int | None = None, lr: float | None = None):
-    "Fit the UNet with `DiffusionCallback` (caption dropout `p_uncond`) and `EMACallback` by one-cycle; the EMA model becomes `state.model`."
-    cfg = get_config(state.recipe.arch_kw.get('config', 'scenes'), **_overrides(state.recipe.arch_kw))
-    ema = EMACallback(cfg.ema)
-    state.learn = learn = learner(state, [DiffusionCallback(cfg.p_uncond), ema], MSELossFlat(), metrics=[])
-    with quiet(learn, state.progress): learn.fit_one_cycle(epochs or state.epochs, lr or state.recipe.lr)
-    state.model = ema.ema_model.eval()
-
-def _overrides(arch_kw: dict) -> dict:
-    return {k: v for k, v in arch_kw.items() if k in DiffusionConfig.__dataclass_fields__}
-
-@register_step
-def text_diffusion_evaluate(state, n: int = 96, steps: int = 25, guidance: float = 3., seed: int = 123,
-                            attrs=('background', 'colour', 'kind')):
-    "Sample `n` held-out one-object captions; the image–text model's zero-shot accuracy on each attribute of the samples (`accuracy`: their mean) and of the real scenes."
-    s = sample_scenes(n, 1, seed)
-    caps, real = s.captions(seed=seed), render(s)[0]
-    fake = sample(state.model, caps, seeds=range(n), steps=steps, guidance=guidance, pbar=False)
-    tok = WordTokenizer(vocabulary(), state.clip.context_length)
-    res = {}
-    for a in attrs:
-        y, prompts = s.labels(a), attribute_prompts(a, 16)
-        for k, x in (('', fake), ('real_', real)):
-            res[f'{k}{a}'] = float((zero_shot(state.clip, tok, x, prompts).argmax(1) == y).float().mean())
-    res['accuracy'] = sum(res[a] for a in attrs) / len(attrs)
-    res['real_accuracy'] = sum(res[f'real_{a}'] for a in attrs) / len(attrs)
-    if state.learn is not None: res.update(zip(('train_loss', 'valid_loss'), map(float, state.learn.recorder.values[-1][:2])))
-    return res
-
-TEXT_DIFFUSION_STEPS = ('text_diffusion_data', 'text_diffusion_model', 'text_diffusion_train', 'text_diffusion_evaluate')
-SCENES_DIFFUSION_RECIPE = register_recipe(Recipe(
-    'scenes-diffusion', dataset='scene-captions', arch='scene-diffusion', epochs=10, bs=64, lr=2e-3, steps=TEXT_DIFFUSION_STEPS,
-    arch_kw=dict(config='scenes'),
-    description='a caption-conditional DDPM (UNet 16–32–64, cross-attention to SceneCLIP token states) on 20,000 captioned scenes'))
-def text_ddpm_check(name: str = 'scenes-diffusion') -> dict:
-    "Reload zoo caption model `name` and score fresh samples with `text_diffusion_evaluate` again: `{'recorded', 'measured'}`."
-    state = State(model=load_text_ddpm(name, train=False), clip=load_clip('scenes-clip')[0], learn=None)
-    return dict(recorded=zoo_record(name)['accuracy'], measured=text_diffusion_evaluate.fn(state)['accuracy'])
-
-register_zoo('scenes-diffusion', SCENES_DIFFUSION_RECIPE, check=text_ddpm_check,
-             description='caption-conditional DDPM at 32×32 on 20,000 captioned 1–2-object scenes, frozen scenes-clip text encoder; 10 epochs')
-
-def load_text_ddpm(name: str = 'scenes-diffusion', train: bool = True, device=None) -> TextDDPM:
-    "Zoo caption-conditional model `name` in eval mode (trained and cached first if needed and `train`)."
-    model = load_zoo(name, train, device)
-    if not isinstance(model, TextDDPM): raise TypeError(f"zoo model {name!r} is a {type(model).__name__}, not a TextDDPM")
-    return model

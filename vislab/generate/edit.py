@@ -11,59 +11,45 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from fastprogress.fastprogress import progress_bar
 from diffusers.models.attention_processor import AttnProcessor
 from ..core import check_choice, check_range, pick_device, swapped
-from .diffusion import InstructDDPM, TextDDPM, ddim, denoise, guided, seed_noise, start_step
+from .diffusion import (InstructDDPM, TextDDPM, cfg_blend, check_images, ddim, ddim_inversion, ddim_loop, denoise,
+                                       guided, is_pipeline, pipeline_prompts, seed_noise, start_step)
+
 
 # %% auto #0
-__all__ = ['METHODS', 'IMAGE_GUIDANCE', 'INVERSIONS', 'invert', 'null_text_invert', 'AttentionSwap', 'P2PAttnProcessor',
-           'attention_control', 'invert_for', 'edit', 'load_pipeline', 'edit_pipeline']
+__all__ = ['EDITORS', 'IMAGE_GUIDANCE', 'INVERSIONS', 'ddim_invert', 'null_text_invert', 'AttentionSwap', 'P2PAttnProcessor',
+           'attention_control', 'EditNotPossible', 'invert_for', 'edit', 'load_pipeline', 'edit_pipeline']
 
 # %% ../../nbs/31_edit.ipynb #067d6046
 def _check_model(model) -> TextDDPM:
     if not isinstance(model, TextDDPM):
-        raise TypeError(f"model must be a caption-conditional TextDDPM (e.g. `vislab.generate.diffusion.load_text_ddpm()`), got a {type(model).__name__}")
+        raise TypeError(f"model must be a caption-conditional TextDDPM (e.g. `vislab.recipes.diffusion.load_text_ddpm()`), got a {type(model).__name__}")
     return model
 
-def _check_images(model: TextDDPM, images) -> Tensor:
-    want = (model.channels, model.data_size, model.data_size)
-    if not isinstance(images, Tensor) or images.dtype != torch.uint8 or images.ndim != 4 or tuple(images.shape[1:]) != want:
-        raise ValueError(f"images must be a uint8 N×{want[0]}×{want[1]}×{want[2]} tensor for this model, got "
-                         f"{getattr(images, 'dtype', type(images).__name__)} of shape {tuple(getattr(images, 'shape', ()))}")
-    return images
-
-def _eps(model: TextDDPM, out: Tensor, x: Tensor, ab: Tensor) -> Tensor:
-    "The noise estimate in the network's output `out` for `x` at cumulative alpha `ab` (v- or ε-prediction)."
-    if model.scheduler.config.prediction_type == 'epsilon': return out
-    return ab.sqrt() * out + (1 - ab).sqrt() * x
-
 @torch.no_grad()
-def invert(model: TextDDPM, images: Tensor, captions, steps: int = 50, strength: float = 1., guidance: float = 1.,
-           pbar: bool = True) -> Tensor:
+def ddim_invert(
+    model: TextDDPM, # a caption-conditional `TextDDPM`
+    images: Tensor, # uint8 images to invert
+    captions, # their captions, one per image
+    steps: int = 50, # DDIM steps of the whole grid
+    strength: float = 1., # how far up the grid to go: 1 is pure noise
+    guidance: float = 1., # the CFG scale of the inversion
+    pbar: bool = True, # show a progress bar
+) -> Tensor:
     "DDIM inversion of uint8 `images` under their `captions`: the model-space latents at the timestep `strength` starts from."
-    model, images = _check_model(model), _check_images(model, images)
+    model, images = _check_model(model), check_images(model, images)
     y = model.condition(captions, len(images), 'captions').to(model.device)
     check_range('strength', strength, 0, 1); check_range('guidance', guidance, 0)
-    sched = ddim(model, steps)
-    ts, k = sched.timesteps, int(start_step(torch.tensor([float(strength)], dtype=torch.float64), steps))
-    ab = lambda t: sched.alphas_cumprod[t].to(model.device) if t >= 0 else sched.final_alpha_cumprod.to(model.device)
+    k = int(start_step(torch.tensor([float(strength)], dtype=torch.float64), steps))
     x = model.encode(images.to(model.device))
-    bar = progress_bar(range(steps - 1, k - 1, -1), leave=False) if pbar else range(steps - 1, k - 1, -1)
-    for j in bar:                                                   # up the denoising grid: ts[steps-1] … ts[k]
-        t, prev = int(ts[j]), int(ts[j + 1]) if j + 1 < steps else -1
-        a, b = ab(prev), ab(t)
-        eps = _eps(model, guided(model, x, t, y, guidance), x, b)   # ε at the next level, read at the current sample
-        x = b.sqrt() * (x - (1 - a).sqrt() * eps) / a.sqrt() + (1 - b).sqrt() * eps
-    return x
+    return ddim_inversion(ddim(model, steps), lambda x, t: guided(model, x, t, y, guidance), x, k, pbar)[-1]
 
 @torch.no_grad()
 def _denoise_from(model: TextDDPM, x: Tensor, y: Tensor, k: int, steps: int, guidance: float, pbar: bool) -> Tensor:
     "DDIM steps k … steps − 1 of the `steps`-step grid from latents `x`, toward token rows `y` with CFG `guidance`."
-    sched = ddim(model, steps)
-    for j in (progress_bar(range(k, steps), leave=False) if pbar else range(k, steps)):
-        x = sched.step(guided(model, x, sched.timesteps[j], y, guidance), sched.timesteps[j], x).prev_sample
-    return x
+    return ddim_loop(ddim(model, steps), lambda x, t, *_: guided(model, x, t, y, guidance), x, k, pbar)
+
 
 # %% ../../nbs/31_edit.ipynb #129011da
 def _unet(model: TextDDPM, x: Tensor, t, h: Tensor, mask: Tensor) -> Tensor:
@@ -74,60 +60,54 @@ def _null_states(model: TextDDPM, n: int) -> tuple[Tensor, Tensor]:
     "The empty caption's token states and mask, one row per image: the unconditional embedding CFG starts from."
     return model.states(model.tokenizer([''] * n).to(model.device))
 
-@torch.no_grad()
-def _pivots(model: TextDDPM, images: Tensor, y: Tensor, steps: int, pbar: bool) -> list[Tensor]:
-    "The DDIM inversion path under token rows `y`, guidance 1: pivots[j] is the latent before denoising step j, pivots[steps] the image."
-    sched = ddim(model, steps)
-    ts = sched.timesteps
-    ab = lambda t: sched.alphas_cumprod[t].to(model.device) if t >= 0 else sched.final_alpha_cumprod.to(model.device)
-    path = [model.encode(images.to(model.device))]
-    for j in (progress_bar(range(steps - 1, -1, -1), leave=False) if pbar else range(steps - 1, -1, -1)):
-        t, prev = int(ts[j]), int(ts[j + 1]) if j + 1 < steps else -1
-        x, a, b = path[-1], ab(prev), ab(t)
-        eps = _eps(model, model(x, torch.full((len(x),), t, device=x.device), y), x, b)
-        path.append(b.sqrt() * (x - (1 - a).sqrt() * eps) / a.sqrt() + (1 - b).sqrt() * eps)
-    return path[::-1]
-
-def null_text_invert(model: TextDDPM, images: Tensor, captions, steps: int = 50, guidance: float = 3., inner: int = 10,
-                     lr: float = 1e-2, tol: float = 1e-5, pbar: bool = True) -> tuple[Tensor, Tensor]:
+def null_text_invert(
+    model: TextDDPM, # a caption-conditional `TextDDPM`
+    images: Tensor, # uint8 images to invert
+    captions, # their captions, one per image
+    steps: int = 50, # DDIM steps
+    guidance: float = 3., # the CFG scale the edit will use
+    inner: int = 10, # Adam steps per DDIM step
+    lr: float = 1e-2, # Adam step size (decays to half over the steps)
+    tol: float = 1e-5, # stop a step's optimisation below this loss
+    pbar: bool = True, # show a progress bar
+) -> tuple[Tensor, Tensor]:
     "Null-text inversion: DDIM-invert `images` under `captions`, then per step optimise the unconditional token states so that CFG at `guidance` retraces the inversion path. Returns the noise latents and the states (steps, n, L, width)."
-    model, images = _check_model(model), _check_images(model, images)
+    model, images = _check_model(model), check_images(model, images)
     y = model.condition(captions, len(images), 'captions').to(model.device)
     check_range('guidance', guidance, 0); check_range('inner', inner, 0); check_range('lr', lr, 0, lo_open=True)
     sched = ddim(model, steps)
-    piv = _pivots(model, images, y, steps, pbar)
-    with torch.no_grad(): hc, mc = model.states(y)
+    with torch.no_grad():
+        piv = ddim_inversion(sched, lambda x, t: model(x, torch.full((len(x),), t, device=x.device), y),
+                             model.encode(images.to(model.device)), 0, pbar)[::-1]   # piv[j]: the latent before step j
+        hc, mc = model.states(y)
     hu, mu = _null_states(model, len(images))
-    x, nulls = piv[0], []
-    for j in (progress_bar(range(steps), leave=False) if pbar else range(steps)):
-        t = sched.timesteps[j]
+    nulls = []
+    def predict(x, t, j, rows):
+        "Fit step j's unconditional states so that the guided step lands on the next pivot; the guided prediction with them."
+        nonlocal hu
         with torch.no_grad(): pc = _unet(model, x, t, hc, mc)
         hu = hu.detach().clone().requires_grad_(True)
         opt = torch.optim.Adam([hu], lr=lr * (1 - j / (2 * steps)))          # the paper's decaying step size
         for _ in range(int(inner)):
             pu = _unet(model, x, t, hu, mu)
-            loss = F.mse_loss(sched.step(pu + guidance * (pc - pu), t, x).prev_sample, piv[j + 1])
+            loss = F.mse_loss(sched.step(cfg_blend(pu, pc, guidance), t, x).prev_sample, piv[j + 1])
             if loss.item() < tol: break
             hu.grad, = torch.autograd.grad(loss, [hu])                         # the UNet's own weights get no gradient
             opt.step()
         hu = hu.detach()
         nulls.append(hu)
-        with torch.no_grad():
-            pu = _unet(model, x, t, hu, mu)
-            x = sched.step(pu + guidance * (pc - pu), t, x).prev_sample
+        with torch.no_grad(): return cfg_blend(_unet(model, x, t, hu, mu), pc, guidance)
+    ddim_loop(sched, predict, piv[0], 0, pbar)
     return piv[0], torch.stack(nulls)
 
 @torch.no_grad()
 def _denoise_nulls(model: TextDDPM, x: Tensor, y: Tensor, nulls: Tensor, steps: int, guidance: float, pbar: bool) -> Tensor:
     "DDIM with CFG from noise latents `x` toward token rows `y`, the unconditional states of step j being `nulls[j]`."
-    sched = ddim(model, steps)
     hc, mc = model.states(y)
     mu = torch.ones(nulls.shape[1:3], device=x.device)
-    for j in (progress_bar(range(steps), leave=False) if pbar else range(steps)):
-        t = sched.timesteps[j]
-        pu, pc = _unet(model, x, t, nulls[j], mu), _unet(model, x, t, hc, mc)
-        x = sched.step(pu + guidance * (pc - pu), t, x).prev_sample
-    return x
+    return ddim_loop(ddim(model, steps), lambda x, t, j, rows: cfg_blend(_unet(model, x, t, nulls[j], mu), _unet(model, x, t, hc, mc), guidance),
+                     x, 0, pbar)
+
 
 # %% ../../nbs/31_edit.ipynb #97a5e3c0
 class AttentionSwap:
@@ -162,6 +142,9 @@ def attention_control(unet, control: AttentionSwap):
     try: yield control
     finally: unet.set_attn_processor(saved)
 
+class EditNotPossible(ValueError):
+    "An editor cannot make this edit at all (e.g. P2P, which swaps words, asked to add one): another editor may."
+
 def _check_swap(model: TextDDPM, ys: Tensor, yt: Tensor):
     "Word swap needs source and target captions of the same length, word for word."
     pad = model.tokenizer.pad_token_id
@@ -169,46 +152,53 @@ def _check_swap(model: TextDDPM, ys: Tensor, yt: Tensor):
     bad = (ls != lt).nonzero().flatten().tolist()
     if bad:
         i = bad[0]
-        raise ValueError(f"method='p2p' swaps attention maps word for word, so each target caption must have as many words as its "
-                         f"source; item {i} has {int(ls[i]) - 2} and {int(lt[i]) - 2} words ({len(bad)} items differ). "
-                         "For additions use method='ddim' or 'null-text'")
+        raise EditNotPossible(f"method='p2p' swaps attention maps word for word, so each target caption must have as many words as its "
+                              f"source; item {i} has {int(ls[i]) - 2} and {int(lt[i]) - 2} words ({len(bad)} items differ). "
+                              "For additions use method='ddim' or 'null-text'")
 
 @torch.no_grad()
 def _denoise_p2p(model: TextDDPM, x: Tensor, ys: Tensor, yt: Tensor, nulls: Tensor | None, steps: int, guidance: float,
                  cross: float, pbar: bool) -> Tensor:
     "Denoise the source and target branches from the same latents `x` as one batch; for the first `cross` of the steps the target's cross-attention maps are the source's."
-    sched, n = ddim(model, steps), len(x)
+    n = len(x)
     h, m = model.states(torch.cat([ys, yt]))                               # one length for both branches
-    control, x = AttentionSwap(), torch.cat([x, x])
+    control = AttentionSwap()
     nulls = None if nulls is None else torch.cat([nulls, nulls], 1)
     hu, mu = _null_states(model, 2 * n)
+    def predict(x, t, j, rows):
+        control.on = j < cross * steps
+        pc = _unet(model, x, t, h, m)
+        control.on = False
+        return cfg_blend(_unet(model, x, t, hu if nulls is None else nulls[j], mu), pc, guidance)
     with attention_control(model.unet, control):
-        for j in (progress_bar(range(steps), leave=False) if pbar else range(steps)):
-            t = sched.timesteps[j]
-            control.on = j < cross * steps
-            pc = _unet(model, x, t, h, m)
-            control.on = False
-            pu = _unet(model, x, t, hu if nulls is None else nulls[j], mu)
-            x = sched.step(pu + guidance * (pc - pu), t, x).prev_sample
-    return x[n:]
+        return ddim_loop(ddim(model, steps), predict, torch.cat([x, x]), 0, pbar)[n:]
+
 
 # %% ../../nbs/31_edit.ipynb #0784f344
-METHODS = ('sdedit', 'ddim', 'null-text', 'p2p')            # the editors driven by captions
+EDITORS = ('sdedit', 'ddim', 'null-text', 'p2p')            # the editors driven by captions
 IMAGE_GUIDANCE = 1.5                                        # InstructPix2Pix's default pull toward the source image
 INVERSIONS = {'sdedit': None, 'ddim': 'ddim', 'null-text': 'null-text', 'p2p': 'ddim', 'instruct': None}   # what each starts from
 
-def invert_for(model: TextDDPM, images: Tensor, captions, method: str, steps: int = 50, guidance: float = 3.,
-               strength: float = 1., pbar: bool = True):
+def invert_for(
+    model: TextDDPM, # a caption-conditional `TextDDPM`
+    images: Tensor, # uint8 images to invert
+    captions, # their source captions
+    method: str, # the editor: one of `INVERSIONS`
+    steps: int = 50, # DDIM steps
+    guidance: float = 3., # Null-text's CFG scale
+    strength: float = 1., # DDIM inversion's strength
+    pbar: bool = True, # show a progress bar
+):
     "The inversion `edit(method=method)` starts from for `images` under their source `captions` — DDIM latents, Null-text's (latents, nulls), or None (the method inverts nothing); pass it as `inverted=` to reuse it across target captions."
     kind = INVERSIONS[check_choice('method', method, list(INVERSIONS))]
     if kind == 'null-text': return null_text_invert(model, images, captions, steps, guidance, pbar=pbar)
-    return None if kind is None else invert(model, images, captions, steps, strength, pbar=pbar)
+    return None if kind is None else ddim_invert(model, images, captions, steps, strength, pbar=pbar)
 
 def _check_inverted(model: TextDDPM, inverted, n: int, steps: int, method: str):
     want = (n, model.channels, model.size, model.size)
     z, nulls = inverted if isinstance(inverted, tuple) else (inverted, None)
     if not isinstance(z, Tensor) or tuple(z.shape) != want:
-        raise ValueError(f"inverted must be the latents `invert` returns for these images, of shape {want} (or `null_text_invert`'s "
+        raise ValueError(f"inverted must be the latents `ddim_invert` returns for these images, of shape {want} (or `null_text_invert`'s "
                          f"(latents, nulls)), got {tuple(getattr(z, 'shape', ()))}")
     if method == 'null-text' and nulls is None:
         raise ValueError("method='null-text' needs inverted=(latents, nulls) from `null_text_invert`, not plain DDIM latents")
@@ -224,14 +214,27 @@ def _check_method(model: TextDDPM, method: str) -> str:
                          if method == 'instruct' else "a caption-conditional model; an InstructDDPM edits by instruction: method='instruct'"))
     return method
 
-def edit(model, images: Tensor, source_captions, target_captions, seed: int = 0, method: str = 'sdedit',
-         strength: float | None = None, steps: int = 50, guidance: float = 3., inverted=None, cross: float = 0.8,
-         pbar: bool = True, image_guidance: float | None = None, **pipe_kw) -> Tensor:
+def edit(
+    model, # a `TextDDPM`, an `InstructDDPM` (method 'instruct') or a diffusers pipeline
+    images: Tensor, # uint8 images to edit
+    source_captions, # their captions (unused by 'instruct')
+    target_captions, # the captions they should have (instructions, for 'instruct')
+    seed: int = 0, # noise seed
+    method: str = 'sdedit', # one of `EDITORS`, or 'instruct'
+    strength: float | None = None, # SDEdit's and DDIM's start (default 0.6 SDEdit, 1 the others)
+    steps: int = 50, # DDIM steps of the whole grid
+    guidance: float = 3., # the CFG (text) scale
+    inverted=None, # `invert_for`'s result for these images and source captions, to reuse
+    cross: float = 0.8, # P2P: the share of steps with swapped attention maps
+    pbar: bool = True, # show a progress bar
+    image_guidance: float | None = None, # 'instruct': the pull toward the source image (default `IMAGE_GUIDANCE`)
+    **pipe_kw, # nothing, unless `model` is a pipeline
+) -> Tensor:
     "Edit uint8 `images` from their `source_captions` to `target_captions` by SDEdit, DDIM inversion, Null-text inversion or Prompt-to-Prompt — or, with an `InstructDDPM` and method 'instruct', by the instructions in `target_captions`; uint8 images back. `model` may also be a diffusers pipeline."
-    if not isinstance(model, TextDDPM) and _is_pipeline(model):
+    if not isinstance(model, TextDDPM) and is_pipeline(model):
         return edit_pipeline(model, images, target_captions, seed, strength, steps, guidance, pbar,
                              IMAGE_GUIDANCE if image_guidance is None else image_guidance, **pipe_kw)
-    model, images = _check_model(model), _check_images(model, images)
+    model, images = _check_model(model), check_images(model, images)
     _check_method(model, method)
     if pipe_kw: raise TypeError(f"edit() got unexpected arguments {sorted(pipe_kw)} (only a diffusers pipeline takes extra arguments)")
     if strength is not None and method in ('null-text', 'p2p', 'instruct') and strength not in (0, 1):
@@ -267,23 +270,18 @@ def _instruct_guided(model: InstructDDPM, x: Tensor, t, y: Tensor, source: Tenso
     null = model.uncond(y, torch.ones(len(y), dtype=torch.bool, device=y.device))
     e0, ei, eit = model(torch.cat([x] * 3), torch.cat([t] * 3), torch.cat([null, null, y]),
                         torch.cat([torch.zeros_like(source), source, source])).chunk(3)
-    return e0 + image_guidance * (ei - e0) + guidance * (eit - ei)
+    return cfg_blend(e0, ei, image_guidance) + guidance * (eit - ei)
 
 @torch.no_grad()
 def _instruct(model: InstructDDPM, images: Tensor, y: Tensor, seed: int, steps: int, guidance: float, image_guidance: float,
               pbar: bool) -> Tensor:
     "DDIM from seeded noise (the same draw for every image) under InstructPix2Pix's guidance toward instructions `y`: model-space edits."
-    sched, source = ddim(model, steps), model.encode(images.to(model.device))
+    source = model.encode(images.to(model.device))
     x = seed_noise([seed] * len(images), (model.channels, model.size, model.size), model.device)
-    for j in (progress_bar(range(steps), leave=False) if pbar else range(steps)):
-        t = sched.timesteps[j]
-        x = sched.step(_instruct_guided(model, x, t, y, source, guidance, image_guidance), t, x).prev_sample
-    return x
+    return ddim_loop(ddim(model, steps), lambda x, t, *_: _instruct_guided(model, x, t, y, source, guidance, image_guidance), x, 0, pbar)
+
 
 # %% ../../nbs/31_edit.ipynb #d457e7e5
-def _is_pipeline(obj) -> bool:
-    return callable(obj) and hasattr(obj, 'scheduler') and hasattr(obj, 'unet')
-
 def load_pipeline(path: str | Path, device=None):
     "A diffusers pipeline (InstructPix2Pix, img2img, …) saved in the folder `path`, for `edit`; a clear error if the folder is not a diffusers model."
     from diffusers import DiffusionPipeline
@@ -294,16 +292,21 @@ def load_pipeline(path: str | Path, device=None):
     pipe = DiffusionPipeline.from_pretrained(path)
     return pipe.to(pick_device(device))
 
-def edit_pipeline(pipe, images: Tensor, prompts, seed: int = 0, strength: float | None = None, steps: int = 50,
-                  guidance: float | None = None, pbar: bool = True, image_guidance: float = IMAGE_GUIDANCE) -> Tensor:
+def edit_pipeline(
+    pipe, # a diffusers InstructPix2Pix or img2img pipeline
+    images: Tensor, # uint8 N×3×H×W images
+    prompts, # instructions or target captions, one per image (or one for all)
+    seed: int = 0, # generator seed
+    strength: float | None = None, # img2img only: how much to change (default 0.6)
+    steps: int = 50, # inference steps
+    guidance: float | None = None, # text guidance scale (default 7.5)
+    pbar: bool = True, # show the pipeline's progress bar
+    image_guidance: float = IMAGE_GUIDANCE, # InstructPix2Pix only: the pull toward the source image
+) -> Tensor:
     "`edit` over a diffusers pipeline: an InstructPix2Pix pipeline takes `prompts` as instructions (image guidance `image_guidance`), an img2img pipeline as target captions (`strength`, default 0.6); uint8 images back."
     from diffusers import StableDiffusionInstructPix2PixPipeline
-    if not _is_pipeline(pipe): raise TypeError(f"pipe must be a diffusers pipeline (InstructPix2Pix or img2img), got a {type(pipe).__name__}")
-    if not isinstance(images, Tensor) or images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"images must be a uint8 N×3×H×W tensor for a diffusers pipeline, got "
-                         f"{getattr(images, 'dtype', type(images).__name__)} of shape {tuple(getattr(images, 'shape', ()))}")
-    prompts = [prompts] * len(images) if isinstance(prompts, str) else list(prompts)
-    if len(prompts) != len(images): raise ValueError(f"target_captions has {len(prompts)} prompts; expected one per image ({len(images)})")
+    if not is_pipeline(pipe): raise TypeError(f"pipe must be a diffusers pipeline (InstructPix2Pix or img2img), got a {type(pipe).__name__}")
+    prompts = pipeline_prompts(images, prompts, 'target_captions')
     check_range('steps', steps, 1)
     ip2p = isinstance(pipe, StableDiffusionInstructPix2PixPipeline)
     if ip2p and strength is not None: raise ValueError("strength is for img2img pipelines; an InstructPix2Pix pipeline takes image_guidance")

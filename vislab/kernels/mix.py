@@ -27,8 +27,8 @@ import torch
 from . import _cuda
 from ._cuda import cuda
 
-__all__ = ['paste_boxes', 'fill_boxes', 'paste_boxes_torch', 'fill_boxes_torch', 'paste_boxes_cuda',
-           'fill_boxes_cuda', 'dispatch', 'DEFAULT_BACKEND', 'NUMBA_DTYPES', 'CACHE', 'warmup']
+__all__ = ['BACKENDS', 'check_backend', 'paste_boxes', 'fill_boxes', 'paste_boxes_torch', 'fill_boxes_torch',
+           'paste_boxes_cuda', 'fill_boxes_cuda', 'dispatch', 'DEFAULT_BACKEND', 'NUMBA_DTYPES', 'CACHE', 'warmup']
 
 # ---------------------------------------------------------------------------------------------------------------
 # where compiled code can be cached
@@ -199,10 +199,17 @@ NUMBA_DTYPES = (torch.float32, torch.float64, torch.uint8, torch.int8, torch.int
 #: 64×3×224×224, where both are close to the cost of `x.clone()`. On CUDA the two have not been compared yet: torch.
 DEFAULT_BACKEND = {'cpu': 'numba', 'cuda': 'torch'}
 
+BACKENDS = ('auto', 'numba', 'torch')
+
+def check_backend(backend: str) -> str:
+    "`backend` if it is one of `BACKENDS`, else a `ValueError` naming the allowed values."
+    if backend not in BACKENDS:
+        raise ValueError(f"backend={backend!r} is not one of the allowed values: {', '.join(map(repr, BACKENDS))}")
+    return backend
+
 def choose_backend(x: torch.Tensor, backend: str, dtypes: tuple, defaults: dict) -> str:
     "'numba' or 'torch' for `x`: `backend` if it can run, `defaults[device]` for 'auto' (torch where the kernel cannot run)."
-    if backend not in ('auto', 'numba', 'torch'):
-        raise ValueError(f"backend={backend!r} is not one of the allowed values: 'auto', 'numba', 'torch'")
+    check_backend(backend)
     dev = x.device.type
     ok = x.dtype in dtypes and (dev == 'cpu' or (dev == 'cuda' and _cuda.gpu_available() and not _cuda.SIMULATOR))
     if backend == 'torch': return 'torch'

@@ -6,7 +6,7 @@ row width divisible by `m` they are simply `m` consecutive elements of the conti
 
 **The tie rule**: element `j` of a group has rank `#{k: v_k > v_j} + #{k < j: v_k == v_j}` and is kept when its rank is
 below `n` -- among equal values the lower index wins. It is what a stable descending sort gives, which is how the
-plain-torch reference (`vislab.compress.prune.nm_mask_torch`) computes it; the kernels compute the rank directly.
+plain-torch reference (`vislab.compress.masks.nm_mask_torch`) computes it; the kernels compute the rank directly.
 
 Two kernels compute exactly that mask, both O(m) work per element:
 

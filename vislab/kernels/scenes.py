@@ -210,25 +210,26 @@ def check_layout(boxes, rgb, digit, bitmaps, bg, shade, texture):
         raise ValueError(f"digit must index bitmaps (0 ≤ digit < {len(bitmaps)}) wherever the shape is a digit (4)")
     if bool(((texture < 0) | (texture > 3)).any()): raise ValueError("texture codes must lie in [0, 3]")
 
-BACKENDS = ('auto', 'cpu', 'cuda', 'torch')
+BACKENDS = ('auto', 'numba', 'torch')   # the vocabulary of every vislab kernel: `device` says which Numba kernel runs
 
-#: What `backend='auto'` runs: the CPU kernel. In the stored benchmark (`bench_scenes`, nbs/80_bench.ipynb; 2,048
-#: scenes of one to three objects, shared 2-core AMD EPYC) it rendered 47k 32×32 scenes/s on one thread and 62k on two,
-#: 16-17× `render_torch`, and 19k 64×64 scenes/s, 36-40× torch. 'auto' never picks the GPU: outputs stay on the host.
+#: What `backend='auto'` runs on each device: the CPU kernel on 'cpu'. In the stored benchmark (`bench_scenes`,
+#: nbs/80_bench.ipynb; 2,048 scenes of one to three objects, shared 2-core AMD EPYC) it rendered 47k 32×32 scenes/s on
+#: one thread and 62k on two, 16-17× `render_torch`, and 19k 64×64 scenes/s, 36-40× torch. The default device is the
+#: CPU, so 'auto' never picks the GPU by itself: outputs stay on the host unless `device='cuda'` is asked for.
 DEFAULT_BACKEND = {'cpu': 'numba', 'cuda': 'torch'}
 
-def dispatch(backend: str = 'auto') -> str:
-    "The renderer `backend` runs: 'cpu' (Numba CPU kernel), 'cuda' (Numba CUDA kernel) or 'torch'."
+def dispatch(backend: str = 'auto', device='cpu') -> str:
+    "The renderer `backend` runs on `device` ('cpu' or 'cuda'): 'numba' (the CPU or the CUDA kernel) or 'torch'."
     if backend not in BACKENDS:
         raise ValueError(f"backend={backend!r} is not one of the allowed values: {', '.join(map(repr, BACKENDS))}")
-    if backend == 'torch': return 'torch'
-    if backend == 'cuda':
-        if not (torch.cuda.is_available() and _cuda.gpu_available() and not _cuda.SIMULATOR):
-            raise ValueError("backend='cuda' needs a CUDA GPU that Numba can use; use 'cpu' or 'torch' here")
-        return 'cuda'
-    path = choose_backend(torch.empty(0, dtype=torch.uint8), 'numba' if backend == 'cpu' else 'auto',
-                          (torch.uint8,), DEFAULT_BACKEND)
-    return 'cpu' if path == 'numba' else 'torch'
+    try: dev = torch.device(device).type
+    except (RuntimeError, TypeError): dev = None
+    if dev not in DEFAULT_BACKEND: raise ValueError(f"device={device!r} is not one of the allowed values: 'cpu', 'cuda'")
+    if dev == 'cuda' and not torch.cuda.is_available(): raise ValueError(f"device={device!r} needs a CUDA GPU; use 'cpu' here")
+    kernel = dev == 'cpu' or (_cuda.gpu_available() and not _cuda.SIMULATOR)
+    if backend == 'numba' and not kernel:
+        raise ValueError(f"backend='numba' on device={device!r} needs a GPU that Numba can use; use backend='torch'")
+    return backend if backend != 'auto' else DEFAULT_BACKEND[dev] if kernel else 'torch'
 
 def render_numba(boxes, rgb, digit, bitmaps, bg, shade, texture, size: int, device='cpu'):
     "Render a layout with the CPU kernel (`device='cpu'`) or the CUDA kernel (`'cuda'`; outputs on the GPU)."

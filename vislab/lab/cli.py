@@ -93,20 +93,18 @@ def cmd_zoo(a) -> int:
     return 0
 
 def cmd_bench(a) -> int:
-    import pandas as pd
     from vislab.core import check_choice, environment, write_atomic
     names = a.names or catalog.names('bench')
     for n in names: check_choice('bench', n, catalog.names('bench'))
     env = environment()
     print('environment: ' + ', '.join(f'{k}={v}' for k, v in env.items() if v is not None))
     for n in names:
-        catalog.load('bench', n)
-        from vislab.bench import BENCHES
-        rows = BENCHES[n](quick=a.quick)
-        print(f'\n{n}:\n' + pd.DataFrame(rows).to_string(index=False))
+        from vislab.bench.core import BENCHES, format_tables
+        tables = BENCHES.get(n)(quick=a.quick)
+        print(f'\n== {n} ==\n\n' + format_tables(tables))
         if a.out:
             out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-            write_atomic(out/f'bench-{n}.json', json.dumps(dict(bench=n, environment=env, rows=rows), indent=1, default=str))
+            write_atomic(out/f'bench-{n}.json', json.dumps(dict(bench=n, environment=env, tables=tables), indent=1, default=str))
     return 0
 
 # %% ../../nbs/90_cli.ipynb #03dc5b73

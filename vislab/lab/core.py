@@ -6,17 +6,18 @@ Docs: https://vislab.github.io/vislab/lab.html.md"""
 
 # %% ../../nbs/03_lab.ipynb #5ac18b89
 from __future__ import annotations
-import concurrent.futures, contextlib, inspect, json
+import concurrent.futures, contextlib, inspect, json, sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable, Iterable
 import numpy as np, pandas as pd, torch
 from scipy.stats import t as student_t
-from ..core import check_choice, check_range, seed_everything, Timer, environment, write_atomic
+from ..core import Registry, check_choice, check_range, seed_everything, Timer, environment, write_atomic
 from ..data.core import get_spec, get_dls
 from ..models import create_model, model_stats
 from fastcore.basics import noop
+from fastcore.imports import IN_NOTEBOOK
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner, CancelValidException
 from fastai.callback.core import Callback
@@ -25,13 +26,13 @@ from fastai.metrics import accuracy
 from fastai.torch_core import num_distrib, rank_distrib
 from fastai.callback.progress import ProgressCallback  # also patches Learner.no_bar
 from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (patches Learner.fit_one_cycle)
-from . import catalog
 
 # %% auto #0
 __all__ = ['STEPS', 'finetune', 'DEFAULT_STEPS', 'RECIPES', 'METRICS', 'Step', 'register_step', 'as_step', 'describe', 'State',
-           'data', 'model', 'learner', 'data_parallel', 'quiet', 'NoValidation', 'train', 'predict', 'score',
-           'evaluate', 'measure', 'Recipe', 'register_recipe', 'get_recipe', 'run_one', 'Metric', 'register_metric',
-           'get_metric', 'mean_ci', 'git_commit', 'Results', 'save_model', 'load_model', 'run_record', 'run']
+           'data', 'model', 'learner', 'data_parallel', 'interactive', 'EpochLines', 'quiet', 'NoValidation', 'train',
+           'predict', 'score', 'evaluate', 'measure', 'Recipe', 'register_recipe', 'get_recipe', 'run_one', 'Metric',
+           'register_metric', 'get_metric', 'mean_ci', 'git_commit', 'Results', 'save_model', 'load_model', 'save_run',
+           'run_record', 'run']
 
 # %% ../../nbs/03_lab.ipynb #e436fb74
 @dataclass
@@ -47,7 +48,7 @@ class Step:
         return {'step': self.name, **{k: describe(v) for k, v in self.kw.items()}}
     def __repr__(self): return f"{self.name}({', '.join(f'{k}={v!r}' for k, v in self.kw.items())})"
 
-STEPS: dict[str, Callable[..., Step]] = {}
+STEPS = Registry('step', catalogued=True)
 
 def _check_kw(fn: Callable, kw: dict, name: str):
     "Raise a `ValueError` naming the step and its parameters if `fn(state, **kw)` would not bind."
@@ -64,14 +65,13 @@ def register_step(fn: Callable | None = None, *, name: str | None = None):
             _check_kw(f, kw, n)
             return Step(n, f, kw)
         factory.__name__, factory.__qualname__, factory.__doc__, factory.fn = n, n, f.__doc__, f
-        STEPS[n] = factory
-        return factory
+        return STEPS.register(n, factory)
     return reg(fn) if fn is not None else reg
 
 def as_step(s: str | Step | Callable) -> Step:
     "A `Step` from a registered step's name, a `Step`, or a plain function `fn(state)`."
     if isinstance(s, Step): return s
-    if isinstance(s, str): return STEPS[check_choice('step', s, sorted(STEPS))]()
+    if isinstance(s, str): return STEPS.get(s)()
     if callable(s): return Step(getattr(s, '__name__', type(s).__name__), s)
     raise TypeError(f"a step must be a step name, a Step or a function of the state, not {type(s).__name__}")
 
@@ -99,7 +99,11 @@ class State(SimpleNamespace):
 
 # %% ../../nbs/03_lab.ipynb #cc4d30c2
 @register_step
-def data(state, dataset: str | None = None, bs: int | None = None, augment: bool = True):
+def data(state,                       # the run's `State`
+         dataset: str | None = None,  # a name in `DATASETS`; None: the run's
+         bs: int | None = None,       # batch size; None: the recipe's
+         augment: bool = True         # apply the dataset's training augmentation
+        ):
     "Put `DataLoaders` of the run's dataset (with its subset, long tail and seed) in `state.dls`."
     state.dls = get_dls(dataset or state.dataset, bs=bs or state.recipe.bs, augment=augment,
                         imbalance=state.imbalance, n_train=state.n_train, seed=state.seed)
@@ -109,7 +113,11 @@ def model(state, arch: str | None = None, **arch_kw):
     "Put a freshly initialised `arch` (default: the recipe's) for the data's channels and classes in `state.model`."
     state.model = create_model(arch or state.recipe.arch, state.dls.n_in, state.dls.c, **(arch_kw or state.recipe.arch_kw))
 
-def learner(state, cbs=(), loss_func=None, metrics=accuracy) -> Learner:
+def learner(state,            # the run's `State`, with `dls` and `model`
+            cbs=(),           # callbacks added to the recipe's
+            loss_func=None,   # None: `CrossEntropyLossFlat()`
+            metrics=accuracy  # fastai metric(s) shown each epoch
+           ) -> Learner:
     "A fastai `Learner` over `state.dls` and `state.model` with the recipe's callbacks plus `cbs`; data-parallel under `accelerate launch`."
     wd = {} if state.recipe.wd is None else dict(wd=state.recipe.wd)
     learn = Learner(state.dls, state.model, loss_func=loss_func or CrossEntropyLossFlat(), metrics=metrics,
@@ -131,10 +139,28 @@ def data_parallel(learn: Learner) -> Learner:
     if rank_distrib(): learn.remove_cb(ProgressCallback)
     return learn
 
-def quiet(learn: Learner, progress: bool = False):
-    "fastai's own `no_bar()` and `no_logging()` for `learn`, unless `progress`."
+def interactive() -> bool:
+    "Whether progress bars can redraw in place: output to a terminal, or a notebook."
+    return IN_NOTEBOOK or sys.stdout.isatty()
+
+class EpochLines(Callback):
+    "Log one line per epoch (a header, then the epoch's losses and metrics) instead of a redrawn bar: for logs and pipes."
+    order = ProgressCallback.order
+    def before_fit(self):
+        self.old_logger, self.learn.logger = self.learn.logger, self.line
+        self.widths = [max(len(n), 8) for n in self.recorder.metric_names]
+        self.line(self.recorder.metric_names)
+    def line(self, log):
+        cells = [f'{v:.4f}' if isinstance(v, float) else str(v) for v in log]
+        print('  '.join(c.ljust(w) for c, w in zip(cells, self.widths)).rstrip(), flush=True)
+    def after_fit(self): self.learn.logger = self.old_logger
+
+def quiet(learn: Learner, progress: bool = False, lines: bool | None = None):
+    "fastai's own `no_bar()` and `no_logging()` for `learn`, unless `progress`; then a bar, or `EpochLines` where `lines` (default: output is not `interactive`)."
     stack = contextlib.ExitStack()
     if not progress: stack.enter_context(learn.no_bar()); stack.enter_context(learn.no_logging())
+    elif lines if lines is not None else not interactive():
+        stack.enter_context(learn.no_bar()); stack.enter_context(learn.added_cbs(EpochLines()))
     return stack
 
 class NoValidation(Callback):
@@ -142,8 +168,13 @@ class NoValidation(Callback):
     def before_validate(self): raise CancelValidException
 
 @register_step
-def train(state, epochs: int | None = None, lr: float | None = None, cbs: Iterable = (), loss_func=None,
-          validate: bool = True):
+def train(state,                      # the run's `State`, with `dls` and `model`
+          epochs: int | None = None,  # None: the run's
+          lr: float | None = None,    # peak one-cycle learning rate; None: the recipe's
+          cbs: Iterable = (),         # callbacks added to the recipe's
+          loss_func=None,             # None: `CrossEntropyLossFlat()`
+          validate: bool = True       # validate after each epoch (False: skip it)
+         ):
     "Fit `state.model` with one-cycle for `epochs` (default: the run's) at peak `lr` (default: the recipe's); keeps `state.learn`."
     state.learn = learn = learner(state, [*cbs, *([] if validate else [NoValidation()])], loss_func)
     with quiet(learn, state.progress): learn.fit_one_cycle(epochs or state.epochs, lr or state.recipe.lr)
@@ -156,7 +187,11 @@ def predict(model: torch.nn.Module, dl) -> tuple[torch.Tensor, torch.Tensor]:
     learn = Learner(DataLoaders(dl, dl), model, loss_func=CrossEntropyLossFlat())
     with learn.no_bar(): return learn.get_preds(dl=dl, act=noop)
 
-def score(preds: torch.Tensor, targs: torch.Tensor, classes=None, groups: dict | None = None) -> dict:
+def score(preds: torch.Tensor,        # model outputs (n, classes)
+          targs: torch.Tensor,        # target class indices (n,)
+          classes=None,               # names for `per_class`; None: class indices
+          groups: dict | None = None  # group name → class indices; None: no groups
+         ) -> dict:
     "Accuracy, per-class accuracy and (with `groups`) the mean class accuracy of each group, from `preds` and `targs`."
     p, t = preds.argmax(1), targs
     classes = list(classes) if classes is not None else list(range(preds.shape[1]))
@@ -212,7 +247,12 @@ class Recipe:
         self.steps = tuple(as_step(s) for s in self.steps)
         if not self.steps: raise ValueError(f"recipe {self.name!r} has no steps; give at least one")
 
-    def settings(self, dataset=None, epochs=None, n_train=None, imbalance=None) -> dict:
+    def settings(self,
+                 dataset=None,   # a name in `DATASETS`; None: the recipe's
+                 epochs=None,    # None: the recipe's
+                 n_train=None,   # training subset size; None: the recipe's
+                 imbalance=None  # long-tail ratio; None: the recipe's
+                ) -> dict:
         "The run settings: the recipe's own, with any override that is not None."
         s = dict(dataset=dataset or self.dataset, epochs=epochs or self.epochs,
                  n_train=n_train or self.n_train, imbalance=imbalance or self.imbalance)
@@ -224,18 +264,16 @@ class Recipe:
         return describe(dict(**self.settings(**overrides), arch=self.arch, arch_kw=self.arch_kw, bs=self.bs,
                              lr=self.lr, wd=self.wd, steps=list(self.steps), cbs=self.cbs()))
 
-RECIPES: dict[str, Recipe] = {}
+RECIPES = Registry('recipe', catalogued=True)
 
 def register_recipe(recipe: Recipe) -> Recipe:
     "Make `recipe` available to `run` and `vislab run` by its name."
-    RECIPES[recipe.name] = recipe
-    return recipe
+    return RECIPES.register(recipe.name, recipe)
 
 def get_recipe(name: str | Recipe) -> Recipe:
     "The recipe called `name`, importing the module that registers it if needed (a `Recipe` passes through)."
     if isinstance(name, Recipe): return name
-    if name not in RECIPES: catalog.load('recipe', name)
-    return RECIPES[check_choice('recipe', name, sorted(RECIPES))]
+    return RECIPES.get(name)
 
 # %% ../../nbs/03_lab.ipynb #ea6d9c40
 register_recipe(Recipe('baseline', description='plain training: no augmentation beyond the dataset default'))
@@ -280,15 +318,19 @@ class Metric:
     @property
     def header(self) -> str: return (self.label or self.name) + (f' {self.unit}' if self.unit else '')
 
-METRICS: dict[str, Metric] = {}
+METRICS = Registry('metric')
 
-def register_metric(name: str, label: str = '', scale: float = 1.0, unit: str = '', higher_is_better: bool = True,
-                    digits: int = 2) -> Metric:
+def register_metric(name: str,                      # the metric's key in a run's record
+                    label: str = '',                # header in tables; '': `name`
+                    scale: float = 1.0,             # shown value = scale × value
+                    unit: str = '',                 # shown after the label, e.g. '%'
+                    higher_is_better: bool = True,  # whether larger values are better
+                    digits: int = 2                 # decimals shown
+                   ) -> Metric:
     "Say how the metric `name` is shown in tables and plots."
-    METRICS[name] = Metric(name, label, scale, unit, higher_is_better, digits)
-    return METRICS[name]
+    return METRICS.register(name, Metric(name, label, scale, unit, higher_is_better, digits))
 
-def get_metric(name: str) -> Metric: return METRICS.get(name) or Metric(name)
+def get_metric(name: str) -> Metric: return METRICS.get(name, None) or Metric(name)
 
 for _n, _l in [('accuracy', 'accuracy'), ('train_accuracy', 'train acc'), ('accuracy_many', 'many'),
                ('accuracy_medium', 'medium'), ('accuracy_few', 'few')]:
@@ -444,15 +486,21 @@ def load_model(path: str | Path, device=None) -> tuple[torch.nn.Module, dict]:
     return model.eval(), cfg
 
 # %% ../../nbs/03_lab.ipynb #20e7e3e4
-def _save_run(state: State, path: Path):
+def save_run(state: State, path: Path):
+    "Save a run's model at `path` with what `load_model` needs to rebuild it: architecture, data shape, classes, stats, recipe and seed."
     dls, r = state.dls, state.recipe
     save_model(state.model, path, arch=r.arch, arch_kw=r.arch_kw, n_in=dls.n_in, n_out=dls.c, dataset=state.dataset,
                classes=[str(c) for c in dls.classes], recipe=r.name, seed=state.seed, stats=[t.tolist() for t in dls.stats])
 
-def run_record(recipe: str | Recipe, seed: int, overrides: dict, progress: bool = False, model_path=None) -> dict:
+def run_record(recipe: str | Recipe,    # a `Recipe`, or a registered recipe's name
+               seed: int,               # the run's seed
+               overrides: dict,         # `Recipe.settings` overrides (None: recipe's)
+               progress: bool = False,  # show fastai's progress
+               model_path=None          # save the trained model here; None: don't
+              ) -> dict:
     "One run's record (its model saved to `model_path` if given): the unit of work `run` sends to workers."
     state, record = run_one(recipe, seed, progress, **overrides)
-    if model_path is not None: _save_run(state, Path(model_path))
+    if model_path is not None: save_run(state, Path(model_path))
     return record
 
 def _resume(out: Path | None, recipes: list, overrides: dict) -> Results:
@@ -469,10 +517,18 @@ def _headline(res: Results) -> str:
     "The metric `results.png` shows: accuracy if the runs report it, else their first metric."
     return 'accuracy' if 'accuracy' in res.metrics or not res.metrics else res.metrics[0]
 
-def run(recipes: Iterable[str | Recipe] | str | Recipe, seeds: Iterable[int] = (0, 1, 2), dataset: str | None = None,
-        epochs: int | None = None, n_train: int | None = None, imbalance: float | None = None,
-        out: str | Path | None = None, save: bool = False, progress: bool = False, log=print,
-        executor: concurrent.futures.Executor | None = None) -> Results:
+def run(recipes: Iterable[str | Recipe] | str | Recipe,      # recipes or their names, or one
+        seeds: Iterable[int] = (0, 1, 2),                    # one run per recipe and seed
+        dataset: str | None = None,                          # a name in `DATASETS`; None: each recipe's
+        epochs: int | None = None,                           # None: each recipe's
+        n_train: int | None = None,                          # training subset size; None: recipe's
+        imbalance: float | None = None,                      # long-tail ratio; None: each recipe's
+        out: str | Path | None = None,                       # folder for results, plot, models; resumes
+        save: bool = False,                                  # save each model under `out/models`
+        progress: bool = False,                              # show fastai's progress (not with `executor`)
+        log=print,                                           # called with a line per run; None: silent
+        executor: concurrent.futures.Executor | None = None  # runs on its workers; None: here, in turn
+       ) -> Results:
     "Run every recipe with every seed (on `executor`'s workers if given); returns `Results`, written under `out` as runs finish."
     recipes = [get_recipe(r) for r in ([recipes] if isinstance(recipes, (str, Recipe)) else recipes)]
     seeds = list(seeds)
@@ -487,7 +543,7 @@ def run(recipes: Iterable[str | Recipe] | str | Recipe, seeds: Iterable[int] = (
     todo = [(r, s) for r in recipes for s in seeds if not res.has(r.name, s)]
     if log and len(todo) < len(recipes) * len(seeds): log(f"resuming: {len(recipes) * len(seeds) - len(todo)} runs already in {out}")
     def args(r, s):
-        name = r.name if RECIPES.get(r.name) is r else r  # registered recipes travel by name
+        name = r.name if RECIPES.get(r.name, None) is r else r  # registered recipes travel by name
         return (name, s, overrides, progress and executor is None, out/'models'/f'{r.name}-s{s}.pth' if save else None)
     def done(r, rec):
         res.add(rec, configs[r.name])

@@ -15,7 +15,7 @@ import vislab
 from . import catalog
 from fastai.losses import LabelSmoothingCrossEntropyFlat
 from fastai.callback.channelslast import ChannelsLast
-from ..core import check_choice, environment, write_atomic
+from ..core import Registry, check_choice, environment, write_atomic
 from ..data.core import get_dls, normalize
 from .core import Recipe, register_step, run_one, save_model, load_model, predict, score, git_commit, train
 
@@ -33,17 +33,20 @@ class ZooEntry:
     description: str = ''
     check: Callable[[str], dict] | None = None
 
-ZOO: dict[str, ZooEntry] = {}
+ZOO = Registry('zoo', catalogued=True)
 
-def register_zoo(name: str, recipe: Recipe, seed: int = 0, description: str = '', check: Callable[[str], dict] | None = None) -> ZooEntry:
+def register_zoo(name: str,                                  # the key in `ZOO`; weights in `NAME.pth`
+                 recipe: Recipe,                             # the recipe that trains it
+                 seed: int = 0,                              # the seed it is trained with
+                 description: str = '',                      # one line for the catalog
+                 check: Callable[[str], dict] | None = None  # custom re-check; None: the accuracy one
+                ) -> ZooEntry:
     "Register the zoo model `name`, made by `recipe` with `seed`; `check(name) -> {'recorded', 'measured'}` replaces the accuracy re-check."
-    ZOO[name] = ZooEntry(name, recipe, seed, description, check)
-    return ZOO[name]
+    return ZOO.register(name, ZooEntry(name, recipe, seed, description, check))
 
 def get_entry(name: str) -> ZooEntry:
     "The zoo entry called `name` (importing the module that registers it if needed); a clear error listing the entries otherwise."
-    if name not in ZOO: catalog.load('zoo', name)
-    return ZOO[check_choice('name', name, sorted(set(ZOO) | set(catalog.names('zoo'))))]
+    return ZOO.get(name, arg='name')
 
 # %% ../../nbs/04_zoo.ipynb #6180ea20
 _smooth = train(loss_func=LabelSmoothingCrossEntropyFlat(eps=0.1))
@@ -65,7 +68,7 @@ def zoo_home() -> Path:
 
 def find(name: str) -> Path | None:
     "The weights file of zoo model `name`: shipped with the package, else cached; None if not trained yet."
-    if name not in ZOO and name not in catalog.names('zoo'): get_entry(name)   # an unknown name: the error lists the entries
+    if name not in ZOO.names(): get_entry(name)   # an unknown name: the error lists the entries
     for d in (PACKAGED, zoo_home()):
         if (d/f'{name}.pth').exists() and (d/f'{name}.json').exists(): return d/f'{name}.pth'
     return None

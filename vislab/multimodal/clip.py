@@ -20,10 +20,10 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastai.torch_core import TensorImage, TensorBase
     from fasttransform import Pipeline
 from ..core import check_choice, check_range, evaluating, pick_device, model_device
-from ..data.core import BatchPrep, ImageData, TensorDL, denorm, load_data, normalize, register_dataset, _channel_stats
+from ..data.core import BatchPrep, ImageData, TensorDL, denorm, load_data, normalize, register_dataset, channel_stats
 from ..models import create_model, register_arch
 from ..lab.core import Recipe, register_recipe, register_step, learner, quiet, model as model_step
-from ..data.scenes import ATTRIBUTES, Scenes, edit, render, sample_scenes, scene_set, vocabulary
+from ..data.scenes import ATTRIBUTES, Scenes, true_edit, render, sample_scenes, scene_set, vocabulary
 from ..lab.zoo import register_zoo, load as load_zoo, record as zoo_record
 
 # %% auto #0
@@ -31,8 +31,8 @@ __all__ = ['SPECIAL_TOKENS', 'scene_clip', 'TWIN_ATTRS', 'CLIP_STEPS', 'CLIP_REC
            'image_trunk', 'ImageEncoder', 'SceneCLIP', 'clip_loss', 'CLIPLoss', 'retrieval_accuracy', 'CaptionData',
            'twin_scenes', 'twin_pairs', 'scene_captions', 'PairPrep', 'CaptionedImages', 'PairDL', 'pair_dls',
            'clip_dls', 'clip_data', 'clip_model', 'clip_train', 'clip_evaluate', 'check_clip_interface',
-           'prepare_images', 'encode_images', 'encode_texts', 'attribute_prompts', 'zero_shot', 'context_prompts',
-           'zero_shot_table', 'retrieve_captions', 'load_clip', 'clip_check']
+           'prepare_images', 'encode_images', 'encode_texts', 'attribute_prompts', 'clip_scale', 'zero_shot',
+           'context_prompts', 'zero_shot_table', 'retrieve_captions', 'load_clip', 'clip_check']
 
 # %% ../../nbs/06_clip.ipynb #210803bc
 SPECIAL_TOKENS = ('<pad>', '<start_of_text>', '<end_of_text>')
@@ -227,11 +227,16 @@ def twin_scenes(scenes: Scenes, attrs=TWIN_ATTRS, seed: int = 0) -> Scenes:
         new = (old + rng.integers(1, len(ATTRIBUTES[a]), len(scenes))) % len(ATTRIBUTES[a])
         for v in np.unique(new[which == k]):
             idx = torch.from_numpy(np.flatnonzero((which == k) & (new == v)))
-            part = edit(scenes[idx], a, ATTRIBUTES[a][v], seed=seed + k)
+            part = true_edit(scenes[idx], a, ATTRIBUTES[a][v], seed=seed + k)
             for f in fields(Scenes): getattr(out, f.name)[idx] = getattr(part, f.name)
     return out
 
-def twin_pairs(n: int, seed: int = 0, n_objects=(1, 2), size: int = 32, twin_attrs=TWIN_ATTRS) -> tuple[Tensor, list[str], Tensor]:
+def twin_pairs(n: int,                # images: n // 2 scenes and their twins (≥ 2)
+               seed: int = 0,         # seeds scenes, twins and caption templates
+               n_objects=(1, 2),      # objects per scene, or a (lo, hi) range
+               size: int = 32,        # image side in pixels
+               twin_attrs=TWIN_ATTRS  # what a twin may change; repeats weigh more
+              ) -> tuple[Tensor, list[str], Tensor]:
     "Images, captions and numbers of objects of `n` // 2 random scenes (drawn with `seed`), each followed by its twin."
     check_range('n', n, 2)
     s = sample_scenes(n // 2, n_objects, seed)
@@ -240,8 +245,12 @@ def twin_pairs(n: int, seed: int = 0, n_objects=(1, 2), size: int = 32, twin_att
     caps = [c for cs in zip(s.captions(seed=seed), tw.captions(seed=seed)) for c in cs]   # a twin keeps its scene's template
     return x, caps, s.n_objects.repeat_interleave(2)
 
-def scene_captions(n_train: int = 20_000, n_valid: int = 1000, n_objects=(1, 2), size: int = 32,
-                   twin_attrs=TWIN_ATTRS) -> CaptionData:
+def scene_captions(n_train: int = 20_000,  # training images: scenes and twins (seed 0)
+                   n_valid: int = 1000,    # held-out plain scenes (seed 1)
+                   n_objects=(1, 2),       # objects per scene, or a (lo, hi) range
+                   size: int = 32,         # image side in pixels
+                   twin_attrs=TWIN_ATTRS   # what a twin may change; repeats weigh more
+                  ) -> CaptionData:
     "`twin_pairs` for training (seed 0), `n_valid` plain captioned scenes held out (seed 1); labelled by their number of objects."
     x, caps, k = twin_pairs(n_train, 0, n_objects, size, twin_attrs)
     va = scene_set(n_valid, 1, n_objects, size)
@@ -287,11 +296,20 @@ def _pairs(images: Tensor, captions: list[str], tokenizer) -> CaptionedImages:
     ids = torch.from_numpy(np.unique(np.asarray(captions), return_inverse=True)[1].reshape(-1)).long()
     return CaptionedImages(images, tokens[:, :int((tokens != tokenizer.pad_token_id).sum(1).max())], ids, captions)
 
-def pair_dls(images: Tensor, captions: list[str], tokenizer: WordTokenizer, valid_images: Tensor, valid_captions: list[str],
-             bs: int = 256, group: int = 1, augment=None, seed: int = 0, device=None) -> DataLoaders:
+def pair_dls(images: Tensor,             # training images, uint8 (n, C, H, W)
+             captions: list[str],        # one caption per training image
+             tokenizer: WordTokenizer,   # texts → token ids
+             valid_images: Tensor,       # validation images, uint8
+             valid_captions: list[str],  # one caption per validation image
+             bs: int = 256,              # training batch size (≥ 2; validation: 2×)
+             group: int = 1,             # runs kept together when shuffling (twins: 2)
+             augment=None,               # training images' `augment(x, gen)`; None: none
+             seed: int = 0,              # seeds shuffling and augmentation
+             device=None                 # torch device; None: CUDA, else MPS, else CPU
+            ) -> DataLoaders:
     "fastai `DataLoaders` of (image, tokens, caption id) batches, normalised by the training images' statistics; `.tokenizer` attached."
     check_range('bs', bs, 2)
-    stats = _channel_stats(images)
+    stats = channel_stats(images)
     train = PairDL(_pairs(images, captions, tokenizer), bs=bs, shuffle=True, drop_last=len(images) >= bs, stats=stats,
                    augment=augment, seed=seed, group=group)
     valid = PairDL(_pairs(valid_images, valid_captions, tokenizer), bs=2 * bs, stats=stats, seed=seed)
@@ -300,8 +318,13 @@ def pair_dls(images: Tensor, captions: list[str], tokenizer: WordTokenizer, vali
     dls.classes, dls.c = tokenizer.vocab, len(tokenizer)     # what the zoo stores: the vocabulary rebuilds the tokenizer
     return dls
 
-def clip_dls(data: str | CaptionData = 'scene-captions', tokenizer: WordTokenizer | None = None, bs: int = 256,
-             n_train: int | None = None, seed: int = 0, device=None) -> DataLoaders:
+def clip_dls(data: str | CaptionData = 'scene-captions',  # a captioned dataset's name, or a `CaptionData`
+             tokenizer: WordTokenizer | None = None,      # None: the scenes' vocabulary, 32 tokens
+             bs: int = 256,                               # training batch size (validation: 2×)
+             n_train: int | None = None,                  # first training pairs used (a multiple of group)
+             seed: int = 0,                               # seeds shuffling
+             device=None                                  # torch device; None: CUDA, else MPS, else CPU
+            ) -> DataLoaders:
     "`pair_dls` of a captioned dataset (its first `n_train` training pairs), tokenized by `tokenizer` (default: the scenes' vocabulary)."
     data = load_data(data) if isinstance(data, str) else data
     if not isinstance(data, CaptionData): raise TypeError(f"data must be captioned (a CaptionData), got a {type(data).__name__}")
@@ -328,7 +351,11 @@ def clip_model(state, **arch_kw):
     state.model.image_mean.copy_(state.dls.stats[0]); state.model.image_std.copy_(state.dls.stats[1])
 
 @register_step
-def clip_train(state, epochs: int | None = None, lr: float | None = None, cbs=()):
+def clip_train(state,                      # the run's `State`, with `dls` and `model`
+               epochs: int | None = None,  # None: the run's
+               lr: float | None = None,    # peak one-cycle learning rate; None: the recipe's
+               cbs=()                      # callbacks added to the recipe's
+              ):
     "Fit `state.model` with `CLIPLoss` by one-cycle for `epochs` at peak `lr` (defaults: the run's); in-batch retrieval as the metric."
     state.learn = learn = learner(state, cbs, CLIPLoss(), metrics=retrieval_accuracy)
     with quiet(learn, state.progress): learn.fit_one_cycle(epochs or state.epochs, lr or state.recipe.lr)
@@ -387,7 +414,11 @@ def encode_images(model, images: Tensor, bs: int = 256) -> Tensor:
     return F.normalize(torch.cat(fs), dim=-1).cpu()
 
 @torch.no_grad()
-def encode_texts(model, tokenizer, texts: list[str], bs: int = 256) -> Tensor:
+def encode_texts(model,             # an image–text model with open_clip's interface
+                 tokenizer,         # texts → token ids, for `model`
+                 texts: list[str],  # the texts (or one text)
+                 bs: int = 256      # texts encoded at a time
+                ) -> Tensor:
     "Unit features (n, d) of `texts`, tokenized by `tokenizer`, in eval mode, `bs` at a time."
     check_clip_interface(model); check_range('bs', bs, 1)
     texts = [texts] if isinstance(texts, str) else list(texts)
@@ -403,7 +434,7 @@ def attribute_prompts(attr: str, n_prompts: int = 16, seed: int = 0) -> list[lis
     check_choice('attr', attr, ATTRIBUTES); check_range('n_prompts', n_prompts, 1)
     return [sample_scenes(n_prompts, 1, seed, **{attr: v}).captions(seed=seed) for v in ATTRIBUTES[attr]]
 
-def _scale(model) -> float:
+def clip_scale(model) -> float:
     "The model's logit scale exp(`logit_scale`), clamped at 100 as in CLIP (100 if it has none)."
     s = getattr(model, 'logit_scale', None)
     return 100. if s is None else float(torch.as_tensor(s).detach().float().exp().clamp(max=100))
@@ -417,9 +448,14 @@ def _classify(model, tokenizer, feats: Tensor, prompts: list, bs: int = 256) -> 
         if not g: raise ValueError(f"prompts[{i}] is an empty list: each class needs at least one prompt")
     t = encode_texts(model, tokenizer, [p for g in groups for p in g], bs)
     cls = torch.stack([F.normalize(c.mean(0), dim=-1) for c in t.split([len(g) for g in groups])])
-    return (_scale(model) * feats @ cls.T).softmax(-1)
+    return (clip_scale(model) * feats @ cls.T).softmax(-1)
 
-def zero_shot(model, tokenizer, images: Tensor, prompts: list, bs: int = 256) -> Tensor:
+def zero_shot(model,           # an image–text model with open_clip's interface
+              tokenizer,       # texts → token ids, for `model`
+              images: Tensor,  # uint8 (n, 3, H, W), or floats prepared for `model`
+              prompts: list,   # per class, a text or a list of texts (averaged)
+              bs: int = 256    # images or texts encoded at a time
+             ) -> Tensor:
     "Probabilities (n_images, n_classes) of the classes given by `prompts`: a text per class, or a list of texts per class (averaged)."
     check_clip_interface(model)
     if isinstance(prompts, str) or not list(prompts): raise ValueError("prompts must be a non-empty list: one prompt (or a list of prompts) per class")
@@ -428,15 +464,22 @@ def zero_shot(model, tokenizer, images: Tensor, prompts: list, bs: int = 256) ->
 def context_prompts(scenes: Scenes, attr: str, seed: int = 0) -> list[list[str]]:
     "Per value of `attr`, each scene's own caption (template drawn with `seed`) with `attr` set to that value: (n_values, n_scenes)."
     check_choice('attr', attr, ATTRIBUTES)
-    return [edit(scenes, attr, v).captions(seed=seed) for v in ATTRIBUTES[attr]]
+    return [true_edit(scenes, attr, v).captions(seed=seed) for v in ATTRIBUTES[attr]]
 
 def _in_context(model, tokenizer, feats: Tensor, prompts: list[list[str]], bs: int = 256) -> Tensor:
     "Index of the best of each image's own candidate captions (`prompts[value][image]`)."
     t = torch.stack([encode_texts(model, tokenizer, p, bs) for p in prompts], 1)            # (n, values, d)
     return (feats[:, None] * t).sum(-1).argmax(1)
 
-def zero_shot_table(model, tokenizer, attrs=ATTRIBUTES, n: int = 1000, seed: int = 123, n_prompts: int = 16,
-                    n_context: int = 300, bs: int = 256) -> pd.DataFrame:
+def zero_shot_table(model,                 # an image–text model with open_clip's interface
+                    tokenizer,             # texts → token ids, for `model`
+                    attrs=ATTRIBUTES,      # the attributes to test (or one name)
+                    n: int = 1000,         # held-out one-object scenes
+                    seed: int = 123,       # seeds the scenes and caption templates
+                    n_prompts: int = 16,   # prompts per class for `accuracy`
+                    n_context: int = 300,  # scenes scored in context; 0: skip
+                    bs: int = 256          # images or texts encoded at a time
+                   ) -> pd.DataFrame:
     "Per attribute, top-1 accuracy on `n` held-out one-object scenes: zero-shot with 1 and `n_prompts` prompts, in context (the first `n_context`), chance."
     attrs = [check_choice('attrs', a, ATTRIBUTES) for a in ([attrs] if isinstance(attrs, str) else attrs)]
     s = scene_set(n, seed, 1)
@@ -454,7 +497,13 @@ def zero_shot_table(model, tokenizer, attrs=ATTRIBUTES, n: int = 1000, seed: int
     return pd.DataFrame(rows)
 
 # %% ../../nbs/06_clip.ipynb #ef292fd0
-def retrieve_captions(model, tokenizer, images: Tensor, captions: list[str], k: int = 5, bs: int = 256) -> tuple[Tensor, Tensor]:
+def retrieve_captions(model,                # an image–text model with open_clip's interface
+                      tokenizer,            # texts → token ids, for `model`
+                      images: Tensor,       # uint8 (n, 3, H, W), or floats prepared for `model`
+                      captions: list[str],  # the caption bank
+                      k: int = 5,           # captions returned per image (1 ≤ k ≤ bank)
+                      bs: int = 256         # images or texts encoded at a time
+                     ) -> tuple[Tensor, Tensor]:
     "Indices into `captions` and cosine similarities (n_images, k) of the `k` captions of the bank most similar to each image, best first."
     check_clip_interface(model)
     captions = list(captions)

@@ -6,19 +6,15 @@ Docs: https://vislab.github.io/vislab/video.html.md"""
 
 # %% ../../nbs/15_video.ipynb #v01
 from __future__ import annotations
-import copy, json
 from functools import partial
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from ..core import check_choice, check_range, seed_everything
+from ..core import check_choice, check_range
 from ..models import register_arch
-from ..lab.core import Recipe, register_metric, register_recipe, register_step, evaluate, train
-from ..train.distill import KDCallback
 
 # %% auto #0
-__all__ = ['VIDEO_ARCHS', 'VIDEO_KS', 'frame_indices', 'frame_encoder', 'LastGRU', 'NetVLAD', 'check_clips', 'VideoNet',
-           'create_video_model', 'video_model', 'video_teacher', 'video_distil', 'video_recipe']
+__all__ = ['VIDEO_ARCHS', 'frame_indices', 'frame_encoder', 'LastGRU', 'NetVLAD', 'check_clips', 'VideoNet', 'create_video_model']
 
 # %% ../../nbs/15_video.ipynb #v06
 def frame_indices(n_frames: int, k: int) -> Tensor:
@@ -67,8 +63,17 @@ def check_clips(x, n_frames: int, n_in: int) -> Tensor:
 
 class VideoNet(nn.Module):
     "Whole clips B×T×C×H×W → its `k` evenly spaced frames → `encoder` per frame + time embedding → `temporal` → `rep` → `head`."
-    def __init__(self, encoder: nn.Module, temporal: nn.Module, dim: int, rep_dim: int, n_in: int, n_out: int,
-                 n_frames: int, k: int | None = None):
+    def __init__(
+        self,
+        encoder: nn.Module,    # per-frame CNN: C×H×W → `dim`
+        temporal: nn.Module,   # B×K×`dim` → B×`rep_dim`
+        dim: int,              # size of the frame features
+        rep_dim: int,          # size of the clip representation
+        n_in: int,             # channels per frame
+        n_out: int,            # classes
+        n_frames: int,         # frames per clip
+        k: int | None = None,  # frames the model sees (default: all)
+    ):
         super().__init__()
         self.n_frames, self.n_in = n_frames, n_in
         self.register_buffer('frames', frame_indices(n_frames, n_frames if k is None else k), persistent=False)
@@ -86,8 +91,17 @@ class VideoNet(nn.Module):
 VIDEO_ARCHS = {'video-gru': 'frame CNN → time embedding → GRU (last hidden state) → linear',
                'video-netvlad': 'frame CNN → time embedding → NetVLAD → linear + ReLU → linear'}
 
-def create_video_model(arch: str, n_in: int, n_out: int, n_frames: int, k: int | None = None, width: int = 8,
-                       dim: int = 64, hidden: int = 64, n_clusters: int = 8) -> VideoNet:
+def create_video_model(
+    arch: str,             # a key of `VIDEO_ARCHS`
+    n_in: int,             # channels per frame
+    n_out: int,            # classes
+    n_frames: int,         # frames per clip
+    k: int | None = None,  # frames the model sees (default: all)
+    width: int = 8,        # width of the frame CNN
+    dim: int = 64,         # size of the frame features
+    hidden: int = 64,      # size of the clip representation
+    n_clusters: int = 8,   # NetVLAD clusters
+) -> VideoNet:
     "A `VideoNet` of `arch` (in `VIDEO_ARCHS`) seeing `k` of `n_frames` frames (all if None); representation of size `hidden`."
     check_choice('arch', arch, VIDEO_ARCHS); check_range('hidden', hidden, 1)
     temporal = (LastGRU(dim, hidden) if arch == 'video-gru' else
@@ -95,76 +109,3 @@ def create_video_model(arch: str, n_in: int, n_out: int, n_frames: int, k: int |
     return VideoNet(frame_encoder(n_in, width, dim), temporal, dim, hidden, n_in, n_out, n_frames, k)
 
 for _a in VIDEO_ARCHS: register_arch(_a, partial(create_video_model, _a, n_frames=16))   # create_model / load_model know them
-
-# %% ../../nbs/15_video.ipynb #v32
-@register_step
-def video_model(state, arch: str | None = None, **arch_kw):
-    "Put a fresh video model `arch` (default: the recipe's) for the clips of `state.dls` (channels, classes, frames) in `state.model`."
-    n_frames = state.dls.train_ds.tensors[0].shape[1]
-    state.model = create_video_model(arch or state.recipe.arch, state.dls.n_in, state.dls.c, n_frames,
-                                     **(arch_kw or state.recipe.arch_kw))
-
-_VIDEO = dict(dataset='moving-mnist5k', bs=64, lr=1e-2, steps=('data', 'video_model', 'train', 'evaluate', 'measure'))
-for _r in (Recipe('video-teacher', arch='video-gru', epochs=3, **_VIDEO,
-                  description='video teacher: GRU over all 16 frames of moving-mnist5k'),
-           Recipe('video-student', arch='video-gru', arch_kw=dict(k=4), epochs=3, **_VIDEO,
-                  description='video student: GRU over 4 evenly spaced of 16 frames, trained on labels alone'),
-           Recipe('video-netvlad', arch='video-netvlad', arch_kw=dict(k=4), epochs=8, **_VIDEO,
-                  description='video student: NetVLAD over 4 evenly spaced of 16 frames, trained on labels alone'),
-           Recipe('video-frame', arch='video-gru', arch_kw=dict(k=1), epochs=3, **_VIDEO,
-                  description='one-frame baseline: the middle frame of each clip (chance is 25%)')):
-    register_recipe(_r)
-
-# %% ../../nbs/15_video.ipynb #v38
-_TEACHERS: dict = {}      # trained teachers of this process, by everything that determines them
-
-@register_step
-def video_teacher(state, arch: str = 'video-gru', epochs: int | None = None, **arch_kw):
-    "Train a teacher `arch` on all frames of the run's clips for `epochs` (default: the run's); keep it in `state.teacher`, then reseed."
-    key = json.dumps([getattr(state, 'dataset', None) or f'dls-{id(state.dls)}', getattr(state, 'n_train', None), getattr(state, 'imbalance', None), state.seed, arch, epochs or state.epochs, arch_kw,
-                      state.recipe.bs, state.recipe.lr], default=str)
-    if key not in _TEACHERS:
-        video_model.fn(state, arch, k=None, **arch_kw)
-        train.fn(state, epochs)
-        _TEACHERS[key] = state.model.cpu(), evaluate.fn(state)['accuracy']
-        state.model = state.learn = None
-    teacher, acc = _TEACHERS[key]
-    state.teacher = copy.deepcopy(teacher)
-    seed_everything(state.seed)       # the student starts as the same seed's student alone does, cached teacher or not
-    return {'teacher_accuracy': acc}
-
-@register_step
-def video_distil(state, alpha: float = .5, T: float = 4., beta: float = 1., epochs: int | None = None, lr: float | None = None):
-    "Train `state.model` from `state.teacher`: (1 − α)·CE + α·T²·KL(predictions) + β·MSE(`rep` outputs, through an adapter)."
-    if getattr(state, 'teacher', None) is None: raise ValueError("video_distil needs state.teacher: run the video_teacher step first")
-    kd = KDCallback(state.teacher, alpha=alpha, T=T, features=[('rep', 'rep', 'hint')], beta=beta)
-    train.fn(state, epochs, lr, cbs=[kd])
-
-register_metric('teacher_accuracy', 'teacher acc', 100, '%')
-register_recipe(Recipe('video-kd', arch='video-gru', arch_kw=dict(k=4), epochs=3, against=('video-student',), **{
-    **_VIDEO, 'steps': ('data', video_teacher(), 'video_model', video_distil(), 'evaluate', 'measure')},
-    description='fewer-frames distillation: GRU teacher on 16 frames → GRU student on 4 (CE + KL at T = 4 + rep MSE)'))
-
-# %% ../../nbs/15_video.ipynb #v38b
-VIDEO_KS = (2, 4, 8)
-_FAMILY = {'video-gru': ('video-student', 'video-kd', 3), 'video-netvlad': ('video-netvlad', 'video-netvlad-kd', 8)}
-
-def video_recipe(arch: str, k: int, kd: bool = False) -> str:
-    "The name of the registered recipe of a student `arch` on `k` frames, distilled from the all-frames GRU teacher if `kd`."
-    check_choice('arch', arch, _FAMILY); check_choice('k', k, VIDEO_KS)
-    base = _FAMILY[arch][int(bool(kd))]
-    return base if k == 4 else f'{base}-k{k}'
-
-def _video_grid_recipe(arch: str, k: int, kd: bool) -> Recipe:
-    scratch, _, epochs = _FAMILY[arch]
-    what = f"{'NetVLAD' if arch == 'video-netvlad' else 'GRU'} student on {k} of 16 frames"
-    steps = ('data', video_teacher(epochs=3), 'video_model', video_distil(), 'evaluate', 'measure') if kd else _VIDEO['steps']
-    return Recipe(video_recipe(arch, k, kd), arch=arch, arch_kw=dict(k=k), epochs=epochs, against=(video_recipe(arch, k),) if kd else (),
-                  **{**_VIDEO, 'steps': steps},
-                  description=f"{what}, {'distilled from the 16-frame GRU teacher (CE + KL at T = 4 + rep MSE)' if kd else 'labels alone'}")
-
-for _a in _FAMILY:
-    for _k in VIDEO_KS:
-        for _kd in (False, True):
-            if video_recipe(_a, _k, _kd) not in ('video-student', 'video-kd', 'video-netvlad'):   # the k = 4 ones above
-                register_recipe(_video_grid_recipe(_a, _k, _kd))

@@ -6,27 +6,27 @@ Docs: https://vislab.github.io/vislab/curriculum.html.md"""
 
 # %% ../../nbs/11_curriculum.ipynb #e5e8b925
 from __future__ import annotations
-import copy, hashlib, json, math, os, warnings
-from dataclasses import dataclass, fields
+import copy, json, math, os, warnings
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Callable, Iterable
-import numpy as np, pandas as pd, torch
+import pandas as pd, torch
 from torch import Tensor
 with warnings.catch_warnings():                  # fastai's import calls the deprecated torch.jit.script
     warnings.simplefilter('ignore', FutureWarning)
     from fastai.callback.core import Callback
 from fastcore.basics import patch
-from ..core import check_choice, check_range, write_atomic
-from dataclasses import replace
+from fastprogress.fastprogress import progress_bar
 import torchvision.transforms.functional as TF
-from ..data.core import DATASETS, ImageData, LabelledImages, TensorDL, load_data, longtail, subset, get_dls, register_derived
-from ..lab.core import predict, score, register_metric
+from ..core import check_choice, check_range, write_atomic
+from ..data.core import ImageData, LabelledImages, TensorDL, register_derived
+from ..lab.core import predict
 
 # %% auto #0
-__all__ = ['PACINGS', 'SCHEDULES', 'pacing', 'paced_indices', 'PacingCallback', 'true_class_prob', 'hard_samples',
+__all__ = ['PACINGS', 'CURRICULA', 'pacing', 'paced_indices', 'PacingCallback', 'true_class_prob', 'hard_samples',
            'split_holdout', 'without', 'Pool', 'classifier_scorer', 'class_prompts', 'clip_scorer', 'load_pool',
-           'make_pool', 'CurriculumCallback', 'plot_schedule', 'generator_home', 'cached_generator', 'hard_data',
-           'synthetic', 'curriculum', 'degrade', 'low_quality', 'evaluate_degraded']
+           'make_pool', 'CurriculumCallback', 'plot_schedule', 'generator_home', 'cached_generator', 'degrade',
+           'low_quality']
 
 # %% ../../nbs/11_curriculum.ipynb #ddb4cb03
 PACINGS: dict[str, Callable[[float], float]] = {
@@ -45,7 +45,12 @@ def pacing(kind: str = 'linear', start: float = 0.2, full_at: float = 0.8) -> Ca
     return lambda p: min(1., start + (1 - start) * f(min(max(p, 0.) / full_at, 1.)))
 
 # %% ../../nbs/11_curriculum.ipynb #48a4954a
-def paced_indices(scores: Tensor, frac: float, n: int, gen: torch.Generator | None = None) -> Tensor:
+def paced_indices(
+    scores: Tensor,                      # difficulty of each sample (low = easy)
+    frac: float,                         # fraction of the easiest samples to draw from
+    n: int,                              # how many indices
+    gen: torch.Generator | None = None,  # random generator of the orders
+) -> Tensor:
     "`n` indices cycling random orders of the easiest ⌈`frac`·N⌉ samples (lowest `scores` first; ties by index)."
     scores = torch.as_tensor(scores, dtype=torch.float64)
     check_range('frac', frac, 0, 1, lo_open=True)
@@ -78,15 +83,25 @@ class PacingCallback(Callback):
         self.fractions.append(frac)
 
 # %% ../../nbs/11_curriculum.ipynb #98033fd7
-def true_class_prob(model: torch.nn.Module, x: Tensor, y: Tensor, stats: tuple[Tensor, Tensor], bs: int = 512) -> Tensor:
+def true_class_prob(
+    model: torch.nn.Module,        # the classifier
+    x: Tensor,                     # uint8 images, N×C×H×W
+    y: Tensor,                     # their classes
+    stats: tuple[Tensor, Tensor],  # (mean, std) the model was trained with
+    bs: int = 512,                 # batch size
+) -> Tensor:
     "The probability `model` gives the true class `y` of each uint8 image in `x`, normalised with `stats` as in training."
     if len(x) == 0: return torch.zeros(0)
     dl = TensorDL(LabelledImages(x, torch.as_tensor(y), []), bs=bs, stats=stats)
     logits, t = predict(model, dl)
     return logits.float().softmax(1).gather(1, t[:, None].long())[:, 0]
 
-def hard_samples(data: ImageData, groups: Iterable[str] = ('medium', 'few'), probs: Tensor | None = None,
-                 threshold: float = 0.5) -> Tensor:
+def hard_samples(
+    data: ImageData,                            # the data
+    groups: Iterable[str] = ('medium', 'few'),  # groups of classes that are hard (of `data.groups`)
+    probs: Tensor | None = None,                # true-class probability of each training image, if any
+    threshold: float = 0.5,                     # images below this probability are hard
+) -> Tensor:
     "Indices of `data`'s hard training images: of the tail `groups`, or (given true-class `probs`) below `threshold`."
     groups, parts = list(groups), []
     if groups:
@@ -101,7 +116,12 @@ def hard_samples(data: ImageData, groups: Iterable[str] = ('medium', 'few'), pro
     return idx
 
 # %% ../../nbs/11_curriculum.ipynb #377f5477
-def split_holdout(idx: Tensor, y: Tensor, frac: float = 0.2, seed: int = 0) -> tuple[Tensor, Tensor]:
+def split_holdout(
+    idx: Tensor,        # indices of the hard images
+    y: Tensor,          # labels of the whole training set
+    frac: float = 0.2,  # fraction of each class to hold out
+    seed: int = 0,      # seed of the split
+) -> tuple[Tensor, Tensor]:
     "Split hard indices `idx` (labels `y[idx]`) per class: ⌈`frac`·n⌉ held out, at least one left to train; (train, held out)."
     check_range('frac', frac, 0, 1, lo_open=True, hi_open=True)
     if not len(idx): raise ValueError("idx is empty: there are no hard samples to hold out from")
@@ -180,11 +200,22 @@ def load_pool(folder: str | Path) -> Pool:
     if not (folder / 'pool.json').is_file(): raise ValueError(f"folder={str(folder)!r} holds no pool (no pool.json); make one with make_pool")
     return Pool.cat([Pool(**torch.load(f, weights_only=True)) for f in _chunks(folder)])
 
-def make_pool(generator, images: Tensor, labels: Tensor, folder: str | Path, sources: Tensor | None = None,
-              lambdas=(0., .25, .5, .75), seeds=(0,), scorer: Callable | None = None, chunk: int = 64,
-              steps: int = 25, guidance: float = 3., pbar: bool = True) -> Pool:
+def make_pool(
+    generator,                       # the class-conditional DDPM
+    images: Tensor,                  # uint8 images to make variants of
+    labels: Tensor,                  # their classes
+    folder: str | Path,              # folder of the pool (resumed if it exists)
+    sources: Tensor | None = None,   # index of each image in its training set (default: 0…N−1)
+    lambdas=(0., .25, .5, .75),      # image guidance levels λ (0: the class alone, 1: the image)
+    seeds=(0,),                      # seeds: one variant per image, λ and seed
+    scorer: Callable | None = None,  # filter: `scorer(x, y)` scores each variant (default: 1)
+    chunk: int = 64,                 # images per chunk written to disk
+    steps: int = 25,                 # denoising steps
+    guidance: float = 3.,            # class guidance scale
+    pbar: bool = True,               # show a progress bar
+) -> Pool:
     "Synthesise variants of `images` at every λ and seed into `folder`, a chunk at a time, scored by `scorer`; resumes."
-    from vislab.generate.diffusion import synthesize, _bar
+    from vislab.generate.diffusion import synthesize
     folder, labels = Path(folder), torch.as_tensor(labels).long()
     sources = torch.arange(len(images)) if sources is None else torch.as_tensor(sources).long()
     if not len(images): raise ValueError("images is empty: there are no hard images to make variants of")
@@ -196,7 +227,8 @@ def make_pool(generator, images: Tensor, labels: Tensor, folder: str | Path, sou
         raise ValueError(f"folder={str(folder)!r} holds a pool made with other settings; use another folder or delete it")
     write_atomic(folder / 'pool.json', json.dumps(cfg))
     L, S = len(lambdas), len(cfg['seeds'])
-    for k in _bar(range(0, len(images), chunk), pbar):
+    starts = range(0, len(images), chunk)
+    for k in (progress_bar(starts, leave=False) if pbar else starts):
         f = folder / f'chunk{k // chunk:05d}.pt'
         if f.exists(): continue
         x = synthesize(generator, images[k:k + chunk], labels[k:k + chunk], lambdas, cfg['seeds'], steps, guidance, pbar=False)
@@ -211,7 +243,7 @@ def make_pool(generator, images: Tensor, labels: Tensor, folder: str | Path, sou
     return load_pool(folder)
 
 # %% ../../nbs/11_curriculum.ipynb #72be18aa
-SCHEDULES = ('synthetic-real', 'real-synthetic', 'random', 'all', 'adaptive')
+CURRICULA = ('synthetic-real', 'real-synthetic', 'random', 'all', 'adaptive')
 
 def _cycle(dl):
     while True: yield from dl
@@ -219,10 +251,18 @@ def _cycle(dl):
 class CurriculumCallback(Callback):
     "DisCL: every training batch gets `ratio`·bs synthetic images of the current stage's λ (1 = real only); stages follow `schedule`."
     order = -10                                                    # before mixing callbacks
-    def __init__(self, pool: Pool, schedule: str = 'synthetic-real', lambdas: Iterable[float] | None = None,
-                 ratio: float = 0.5, stages: int | None = None, holdout: tuple[Tensor, Tensor] | None = None,
-                 probe_steps: int = 4, seed: int = 0):
-        self.pool, self.schedule = pool, check_choice('schedule', schedule, SCHEDULES)
+    def __init__(
+        self,
+        pool: Pool,                                    # the synthetic images
+        schedule: str = 'synthetic-real',              # order of the λ stages, one of `CURRICULA`
+        lambdas: Iterable[float] | None = None,        # λ levels to use, 1 = real only (default: the pool's and 1)
+        ratio: float = 0.5,                            # synthetic images per real one in a batch
+        stages: int | None = None,                     # number of stages (default: one per λ)
+        holdout: tuple[Tensor, Tensor] | None = None,  # (images, labels) of held-out hard images, for the adaptive schedule
+        probe_steps: int = 4,                          # Adam steps of each probe (adaptive)
+        seed: int = 0,                                 # seed of the random order and the synthetic batches
+    ):
+        self.pool, self.schedule = pool, check_choice('schedule', schedule, CURRICULA)
         lams = pool.lambdas + [1.] if lambdas is None else [float(check_range('lambdas', float(l), 0, 1)) for l in lambdas]
         self.lambdas = sorted(set(lams))
         for l in self.lambdas:
@@ -316,7 +356,13 @@ def generator_home() -> Path:
     "Where trained generators and synthetic pools are cached: `$VISLAB_HOME` (default `~/.vislab`)."
     return Path(os.environ.get('VISLAB_HOME', '~/.vislab')).expanduser()
 
-def cached_generator(data: ImageData, key: str, config: str = 'mnist', steps_of: int | None = None, pbar: bool = False):
+def cached_generator(
+    data: ImageData,              # the data to train on
+    key: str,                     # cache name under `generator_home()/generators`
+    config: str = 'mnist',        # configuration of the DDPM (`get_config`)
+    steps_of: int | None = None,  # train for the optimiser steps of this many images (default: of `data`)
+    pbar: bool = False,           # show progress bars
+):
     "A class-conditional DDPM trained on `data` with `config`, cached as `generators/KEY`; `steps_of`: match the optimiser steps of that many images."
     from vislab.generate.diffusion import get_config, train_ddpm, save_ddpm, load_ddpm
     path = generator_home() / 'generators' / key
@@ -326,109 +372,6 @@ def cached_generator(data: ImageData, key: str, config: str = 'mnist', steps_of:
     model, _ = train_ddpm(data, cfg, seed=0, pbar=pbar, epochs=epochs)
     save_ddpm(model, path)
     return model
-
-# %% ../../nbs/11_curriculum.ipynb #ab1a609a
-from ..lab.core import State, register_step, register_recipe, Recipe, model as model_step, train, evaluate
-
-# %% ../../nbs/11_curriculum.ipynb #45660748
-@register_step
-def hard_data(state, groups: tuple = ('medium', 'few'), holdout: float = 0.2):
-    "The run's (long-tailed, subset) data in `state.dls` without a held-out part of its hard images; `state.hard`, `state.holdout`."
-    data = load_data(state.dataset)
-    if state.imbalance: data = longtail(data, state.imbalance, state.seed)
-    if state.n_train: data = subset(data, check_range('n_train', state.n_train, data.c, len(data.y_train)), state.seed)
-    hard = hard_samples(data, groups)
-    keep, held = split_holdout(hard, data.y_train, holdout, state.seed)
-    state.data, state.holdout = without(data, held), (data.x_train[held], data.y_train[held])
-    state.hard = (data.x_train[keep], data.y_train[keep], keep)
-    state.dls = get_dls(state.data, bs=state.recipe.bs, seed=state.seed)
-    return dict(n_hard=len(keep), n_holdout=len(held))
-
-def _pool_folder(state, **settings) -> Path:
-    "A cache folder for the pool of this run's hard images under `settings`."
-    key = json.dumps(dict(dataset=state.dataset, imbalance=state.imbalance, seed=state.seed, hard=state.hard[2].tolist(), **settings))
-    return generator_home() / 'pools' / hashlib.sha1(key.encode()).hexdigest()[:16]
-
-def _filter_scorer(state, generator: str, scorer: str, templates: tuple) -> Callable[[Tensor, Tensor], Tensor]:
-    "The filter of synthetic images: zoo model `scorer` — a classifier, or an image–text model read through `templates` — or "
-    "`'open_clip:ARCH[/PRETRAINED]'` ('balanced'); a classifier trained now on the run's data ('longtail')."
-    if generator == 'longtail':
-        sub = State(**{**vars(state), 'progress': False})
-        model_step.fn(sub); train.fn(sub, validate=False)
-        return classifier_scorer(sub.model.eval(), state.dls.train.stats)
-    prompts = lambda: class_prompts(state.dls.classes, templates)
-    if scorer.startswith('open_clip:'):
-        import open_clip
-        arch, _, tag = scorer[len('open_clip:'):].partition('/')
-        m = open_clip.create_model_and_transforms(arch, pretrained=tag or None)[0].eval()
-        return clip_scorer(m, open_clip.get_tokenizer(arch), prompts())
-    from vislab.lab.zoo import load
-    m = load(scorer)
-    if callable(getattr(m, 'encode_image', None)):
-        from vislab.multimodal.clip import load_clip
-        return clip_scorer(*load_clip(scorer), prompts())
-    return classifier_scorer(m, tuple(torch.tensor(s) for s in m.zoo_config['stats']))
-
-@register_step
-def synthetic(state, generator: str = 'balanced', lambdas: tuple = (0., .25, .5, .75), seeds: tuple = (0, 1),
-              threshold: float = 0.5, steps: int = 25, guidance: float = 3., config: str = 'mnist', scorer: str = 'mnist5k-resnet8',
-              templates: tuple = ('a photo of the number {}.',)):
-    "Variants of `state.hard` at each λ and seed by a generator of the balanced split or of the long-tailed set, filtered; `state.pool`."
-    check_choice('generator', generator, ['balanced', 'longtail'])
-    root = DATASETS[state.dataset].base or state.dataset             # the generator learns from the clean, balanced set
-    full = load_data(root)
-    if generator == 'balanced': gen = cached_generator(full, f'{root}-{config}', config)
-    else: gen = cached_generator(state.data, f'{state.dataset}-lt{state.imbalance:g}-s{state.seed}-{config}', config, len(full.y_train))
-    x, y, src = state.hard
-    settings = dict(generator=generator, lambdas=list(lambdas), seeds=list(seeds), steps=steps, guidance=guidance, config=config,
-                    scorer=scorer, templates=list(templates))                # the stored scores are the scorer's
-    folder = _pool_folder(state, **settings)
-    pool = make_pool(gen, x, y, folder, src, lambdas, seeds, _filter_scorer(state, generator, scorer, templates),
-                     steps=steps, guidance=guidance, pbar=state.progress)
-    state.pool = pool.kept(threshold)
-    kept = {f'{l:g}': float((pool.at(l).score >= threshold).float().mean()) for l in pool.lambdas}
-    return dict(n_synthetic=len(pool), n_kept=len(state.pool), kept_by_lambda=kept)
-
-@register_step
-def curriculum(state, schedule: str = 'synthetic-real', ratio: float = 0.5, stages: int | None = None, probe_steps: int = 4,
-               epochs: int | None = None, lr: float | None = None, validate: bool = True):
-    "Train with `CurriculumCallback` over `state.pool` (the adaptive rule measures on `state.holdout`); keeps the λ per stage."
-    cb = CurriculumCallback(state.pool, schedule, ratio=ratio, stages=stages, holdout=state.holdout, probe_steps=probe_steps,
-                            seed=state.seed)
-    train.fn(state, epochs=epochs, lr=lr, cbs=[cb], validate=validate)
-    return dict(schedule=[h['lam'] for h in cb.history],
-                progress=[None if h['progress'] is None else {f'{k:g}': v for k, v in h['progress'].items()} for h in cb.history])
-
-# %% ../../nbs/11_curriculum.ipynb #20a27e1f
-_LT = dict(dataset='mnist5k', imbalance=100, epochs=20, bs=64, lr=1e-2)
-_DISCL = ('hard_data', 'model', 'synthetic')
-_fixed = curriculum(validate=False)                                # the studies score once, at the end
-for _r in (
-    Recipe('lt-baseline', steps=('hard_data', 'model', train(validate=False), 'evaluate'), **_LT,
-           description='long-tailed MNIST-5k (imbalance 100), plain cross-entropy; hard images held out as in DisCL'),
-    Recipe('lt-synthetic', steps=(*_DISCL, curriculum(schedule='all', validate=False), 'evaluate'), against=('lt-baseline',),
-           **_LT, description='long-tailed MNIST-5k + every synthetic level of the hard images at once'),
-    Recipe('discl', steps=(*_DISCL, _fixed, 'evaluate'), against=('lt-baseline',), **_LT,
-           description='DisCL, fixed synthetic→real order over λ, on long-tailed MNIST-5k'),
-    Recipe('discl-adaptive', steps=(*_DISCL, curriculum(schedule='adaptive', validate=False), 'evaluate'),
-           against=('lt-baseline',), **_LT, description='DisCL, adaptive choice of λ per stage, on long-tailed MNIST-5k'),
-    Recipe('discl-ltgen', steps=('hard_data', 'model', synthetic(generator='longtail'), _fixed, 'evaluate'),
-           against=('discl',), **_LT,
-           description='DisCL fixed order with a generator and filter trained on the long-tailed set alone (ablation)')):
-    register_recipe(_r)
-
-_C10LT = dict(dataset='cifar10', imbalance=100, epochs=60, bs=128, lr=2e-3)   # for a GPU: the generator trains for hours
-_c10gen = synthetic(config='cifar10', scorer='cifar10-resnet8', steps=50)
-for _r in (
-    Recipe('c10lt-baseline', steps=('hard_data', 'model', train(validate=False), 'evaluate'), **_C10LT,
-           description='long-tailed CIFAR-10 (imbalance 100), plain cross-entropy (GPU)'),
-    Recipe('c10lt-synthetic', steps=('hard_data', 'model', _c10gen, curriculum(schedule='all', validate=False), 'evaluate'),
-           against=('c10lt-baseline',), **_C10LT, description='long-tailed CIFAR-10 + every synthetic level at once (GPU)'),
-    Recipe('c10lt-discl', steps=('hard_data', 'model', _c10gen, _fixed, 'evaluate'), against=('c10lt-baseline',), **_C10LT,
-           description='DisCL, fixed synthetic→real order, on long-tailed CIFAR-10 (GPU)'),
-    Recipe('c10lt-adaptive', steps=('hard_data', 'model', _c10gen, curriculum(schedule='adaptive', validate=False), 'evaluate'),
-           against=('c10lt-baseline',), **_C10LT, description='DisCL, adaptive choice of λ per stage, on long-tailed CIFAR-10 (GPU)')):
-    register_recipe(_r)
 
 # %% ../../nbs/11_curriculum.ipynb #0f5f9fce
 def degrade(x: Tensor, seed: int = 0) -> Tensor:
@@ -454,30 +397,3 @@ def low_quality(data: ImageData, classes=(5, 6, 7, 8, 9), seed: int = 0) -> Imag
 
 register_derived('mnist5k-lowq', 'mnist5k', low_quality,
                  'mnist5k with the training images of classes 5–9 blurred, noisy or occluded: DisCL\'s low-quality task')
-
-# %% ../../nbs/11_curriculum.ipynb #e8832bba
-@register_step
-def evaluate_degraded(state, seed: int = 1):
-    "Macro accuracy on the clean validation images (OOD) and on them with the 'degraded' classes degraded like the training ones (ID)."
-    d = load_data(state.dataset)
-    bad = torch.isin(d.y_valid, torch.tensor(d.groups['degraded']))
-    x = d.x_valid.clone(); x[bad] = degrade(x[bad], seed)
-    ood, iid = (score(*predict(state.model, state.dls.valid.new(LabelledImages(v, d.y_valid, d.classes))), d.classes, d.groups)
-                for v in (d.x_valid, x))
-    macro = lambda r: float(np.nanmean(list(r['per_class'].values())))
-    return dict(accuracy_ood=macro(ood), accuracy_id=macro(iid), accuracy_id_degraded=iid['accuracy_degraded'],
-                per_class_id=iid['per_class'])
-
-for _n, _l in [('accuracy_ood', 'OOD'), ('accuracy_id', 'ID'), ('accuracy_clean', 'clean'), ('accuracy_degraded', 'degraded'),
-               ('accuracy_id_degraded', 'ID degraded')]:
-    register_metric(_n, _l, 100, '%')
-
-_LOWQ = dict(dataset='mnist5k-lowq', n_train=1000, epochs=20, bs=64, lr=1e-2)   # 100 digits a class: 500 degraded
-for _r in (
-    Recipe('lowq-baseline', **_LOWQ, steps=(hard_data(groups=('degraded',)), 'model',
-           train(validate=False), 'evaluate', 'evaluate_degraded'),
-           description='1,000 MNIST-5k digits with classes 5–9 degraded in training; clean (OOD) and degraded (ID) test accuracy'),
-    Recipe('lowq-discl', **_LOWQ, steps=(hard_data(groups=('degraded',)), 'model',
-           synthetic(seeds=(0,)), _fixed, 'evaluate', 'evaluate_degraded'), against=('lowq-baseline',),
-           description='DisCL (fixed order) on the degraded images of the low-quality task')):
-    register_recipe(_r)

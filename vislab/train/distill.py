@@ -6,7 +6,7 @@ Docs: https://vislab.github.io/vislab/distill.html.md"""
 
 # %% ../../nbs/12_distill.ipynb #a9f2428f
 from __future__ import annotations
-import inspect, math, warnings
+import math, warnings
 from typing import Callable
 import torch
 import torch.nn.functional as F
@@ -20,15 +20,12 @@ from fastcore.basics import patch
 from fastcore.foundation import L
 from ..core import check_choice, check_range, evaluating, submodule
 from .mix import MixUp, CutMix
-from ..lab.core import Recipe, register_recipe, train
-from ..models import ARCHS
-from ..lab.zoo import get_entry, load as zoo_load, zoo as zoo_step
 
 # %% auto #0
-__all__ = ['FEATURE_LOSSES', 'ADAPTED', 'TEACHER', 'CIFAR_TEACHER', 'WIDE_TEACHER', 'soft_target_loss', 'hard_label_loss',
-           'kd_loss', 'softened', 'show_softened', 'temperature_playground', 'tokens_to_map', 'match_size',
-           'feature_adapter', 'hint_loss', 'pooled_loss', 'attention_map', 'attention_loss', 'feature_loss',
-           'frequency_loss', 'scalekd_loss', 'renormalize', 'KDCallback', 'function_matching']
+__all__ = ['FEATURE_LOSSES', 'ADAPTED', 'soft_target_loss', 'hard_label_loss', 'kd_loss', 'softened', 'show_softened',
+           'temperature_playground', 'tokens_to_map', 'match_size', 'feature_adapter', 'hint_loss', 'pooled_loss',
+           'attention_map', 'attention_loss', 'feature_loss', 'frequency_loss', 'scalekd_loss', 'renormalize',
+           'KDCallback', 'function_matching']
 
 # %% ../../nbs/12_distill.ipynb #fbd00c4c
 def _check_T(T) -> float: return float(check_range('T', T, 0, lo_open=True))
@@ -46,7 +43,13 @@ def hard_label_loss(student_logits: Tensor, y: Tensor) -> Tensor:
     "Cross-entropy with the true labels: the 'hard' term of Hinton et al.'s loss."
     return F.cross_entropy(student_logits.float(), y)
 
-def kd_loss(student_logits: Tensor, teacher_logits: Tensor, y: Tensor, alpha: float = .9, T: float = 4.) -> Tensor:
+def kd_loss(
+    student_logits: Tensor,  # the student's logits
+    teacher_logits: Tensor,  # the teacher's logits
+    y: Tensor,               # the true labels
+    alpha: float = .9,       # weight of the soft term
+    T: float = 4.,           # temperature
+) -> Tensor:
     "(1 − α)·CE(student, labels) + α·T²·KL(teacher_T ‖ student_T): the soft term carries T² whatever α is."
     alpha = float(check_range('alpha', alpha, 0, 1))
     return (1 - alpha) * hard_label_loss(student_logits, y) + alpha * soft_target_loss(student_logits, teacher_logits, T)
@@ -56,7 +59,12 @@ def softened(logits: Tensor, T: float) -> Tensor:
     "The softmax of `logits` at temperature `T`: a higher T spreads the probability over the other classes."
     return F.softmax(logits.float() / _check_T(T), -1)
 
-def show_softened(logits: Tensor, Ts=(1., 2., 4., 8.), classes=None, images: Tensor | None = None):
+def show_softened(
+    logits: Tensor,                # N×C logits, one row of plots each
+    Ts=(1., 2., 4., 8.),           # temperatures, one column each
+    classes=None,                  # class names
+    images: Tensor | None = None,  # images shown in a first column
+):
     "Bar charts of the softened distributions of each row of `logits` (one row of plots per image) at each temperature."
     import matplotlib.pyplot as plt
     n, c = logits.shape
@@ -142,7 +150,12 @@ def attention_loss(student_feat: Tensor, teacher_feat: Tensor, p: float = 2.) ->
 FEATURE_LOSSES = {'hint': hint_loss, 'at': attention_loss, 'pooled': pooled_loss}
 ADAPTED = ('hint', 'pooled')                     # the kinds that learn a 1×1 adapter
 
-def feature_loss(kind: str, student_feat: Tensor, teacher_feat: Tensor, adapter: nn.Module | None = None) -> Tensor:
+def feature_loss(
+    kind: str,                         # 'hint', 'at', 'pooled' or 'scalekd' (a key of `FEATURE_LOSSES`)
+    student_feat: Tensor,              # the student's features
+    teacher_feat: Tensor,              # the teacher's features
+    adapter: nn.Module | None = None,  # 1×1 convolution from the student's channels to the teacher's (the kinds in `ADAPTED`)
+) -> Tensor:
     "The feature loss `kind` (a key of `FEATURE_LOSSES`: 'hint', 'at', 'pooled', 'scalekd') between a student's and a teacher's features."
     f = FEATURE_LOSSES[check_choice('kind', kind, FEATURE_LOSSES)]
     return f(student_feat, teacher_feat, adapter) if kind in ADAPTED else f(student_feat, teacher_feat)
@@ -208,8 +221,16 @@ def _add_to_last_group(opt, params: list):
 class KDCallback(Callback):
     "Distil `teacher` into the learner's model: soft targets at temperature `T` (weight `alpha`), feature losses (weight `beta`)."
     order, run_valid = 90, True       # after vislab.train.mix (0): the teacher sees the mixed batch; the last hook before the forward
-    def __init__(self, teacher: nn.Module | str, alpha=.9, T: float = 4., features=(), beta=1.,
-                 teacher_stats=None, student_stats=None):
+    def __init__(
+        self,
+        teacher: nn.Module | str,  # the trained teacher, or 'batch': its outputs cached as each batch's last target
+        alpha=.9,                  # weight of the soft term in [0, 1], or a schedule f(pct_train)
+        T: float = 4.,             # temperature
+        features=(),               # (student module, teacher module, kind) triples of feature losses
+        beta=1.,                   # weight of the feature losses, or a schedule
+        teacher_stats=None,        # (mean, std) the teacher expects (default: its zoo record's)
+        student_stats=None,        # (mean, std) of the student's batches (default: the data's)
+    ):
         if isinstance(teacher, Tensor):
             raise ValueError("teacher is a tensor of cached outputs, and a callback cannot tell which rows belong to a batch: "
                              "give them to the data loader as each batch's last target and pass teacher='batch'")
@@ -308,8 +329,13 @@ def after_loss(self: KDCallback):
     self.learn.loss_grad, self.learn.loss = loss, loss.detach().clone()
 
 # %% ../../nbs/12_distill.ipynb #c19b80e7
-def function_matching(teacher: nn.Module | str, T: float = 1., mix: str | None = 'mixup', mix_alpha: float = 1.,
-                      **kwargs) -> list[Callback]:
+def function_matching(
+    teacher: nn.Module | str,   # the trained teacher
+    T: float = 1.,              # temperature
+    mix: str | None = 'mixup',  # 'mixup', 'cutmix' or None: the views both see
+    mix_alpha: float = 1.,      # α of the mixing
+    **kwargs,                   # `KDCallback`'s: features, beta, teacher_stats, student_stats
+) -> list[Callback]:
     "Beyer et al.'s function matching: a vislab.train.mix callback, and a `KDCallback` with α = 1 (the labels unused) on the same mixed views."
     check_choice('mix', mix, ['mixup', 'cutmix', None])
     if isinstance(teacher, str) and teacher == 'batch':
@@ -317,44 +343,3 @@ def function_matching(teacher: nn.Module | str, T: float = 1., mix: str | None =
                       "trains on — the consistency function matching relies on is broken (Beyer et al. 2022)")
     mixer = [] if mix is None else [{'mixup': MixUp, 'cutmix': CutMix}[mix](alpha=mix_alpha)]
     return mixer + [KDCallback(teacher, alpha=1., T=T, **kwargs)]
-
-# %% ../../nbs/12_distill.ipynb #6d78ce7c
-TEACHER = 'mnist5k-resnet8'
-_STUDENT = dict(arch='resnet8', arch_kw=dict(width=8), epochs=40, n_train=500)
-
-for _r in (Recipe('student', **_STUDENT,
-                  description='ResNet-8 of width 8 alone on 500 MNIST digits: the baseline of the distillation recipes'),
-           Recipe('kd', cbs=lambda: [KDCallback(zoo_load(TEACHER), alpha=.9, T=4.)], against=('student',), **_STUDENT,
-                  description=f'Hinton KD (α = 0.9, T = 4) from the zoo teacher {TEACHER} into a ResNet-8 of width 8, 500 digits'),
-           Recipe('funmatch', cbs=lambda: function_matching(zoo_load(TEACHER)), against=('student',), **_STUDENT,
-                  description='function matching (Beyer et al. 2022): MixUp α = 1, KL only at T = 1, same student')):
-    register_recipe(_r)
-
-# %% ../../nbs/12_distill.ipynb #cifar-rec
-CIFAR_TEACHER, WIDE_TEACHER = 'cifar10-resnet8', 'cifar10-resnet8w32'
-_CIFAR = dict(dataset='cifar10', n_train=2500, arch='resnet8', arch_kw=dict(width=4), epochs=8, bs=64,
-              steps=('data', 'model', train(validate=False), 'evaluate', 'measure'))
-_HINT = [('features.layer3', 'features.layer3', 'hint')]
-
-def _zoo_arch(name: str) -> dict:
-    "The zoo model `name`'s `arch` and `arch_kw` as its entry's recipe holds them, the width written out where the entry leaves it at the default."
-    r = get_entry(name).recipe
-    return dict(arch=r.arch, arch_kw={'width': inspect.signature(ARCHS[r.arch]).parameters['width'].default, **r.arch_kw})
-
-_W, _WW = (_zoo_arch(t)['arch_kw']['width'] for t in (CIFAR_TEACHER, WIDE_TEACHER))
-
-for _r in (Recipe('cifar-student', **_CIFAR,
-                  description='ResNet-8 of width 4 alone on 2,500 CIFAR-10 images, 8 epochs: the baseline of the CIFAR KD study'),
-           Recipe('cifar-kd', cbs=lambda: [KDCallback(zoo_load(CIFAR_TEACHER), alpha=.9, T=4.)], against=('cifar-student',), **_CIFAR,
-                  description=f'Hinton KD (α = 0.9, T = 4) from the zoo teacher {CIFAR_TEACHER} (width {_W}) into a ResNet-8 of width 4'),
-           Recipe('cifar-kd-feat', cbs=lambda: [KDCallback(zoo_load(CIFAR_TEACHER), alpha=.9, T=4., features=_HINT, beta=.5)],
-                  against=('cifar-student',), **_CIFAR,
-                  description='Hinton KD plus a FitNets hint on the last stage (β = 0.5, 1×1 adapter 16 → 64 channels)'),
-           Recipe('cifar-funmatch', cbs=lambda: function_matching(zoo_load(CIFAR_TEACHER)), against=('cifar-student',), **_CIFAR,
-                  description='function matching (Beyer et al. 2022) on CIFAR-10: MixUp α = 1, KL only at T = 1, same student'),
-           Recipe('cifar-kd-wide', cbs=lambda: [KDCallback(zoo_load(WIDE_TEACHER), alpha=.9, T=4.)], against=('cifar-student', 'cifar-kd'),
-                  **_CIFAR, description=f'Hinton KD (α = 0.9, T = 4) from the wider zoo teacher {WIDE_TEACHER} (width {_WW}) into the same student'),
-           *(Recipe(name, dataset='cifar10', n_train=2500, **_zoo_arch(t), bs=64, steps=(zoo_step(name=t), 'evaluate', 'measure'),
-                    description=f'the zoo teacher {t} scored on the CIFAR-10 test set beside its students (no training)')
-             for name, t in (('cifar-teacher', CIFAR_TEACHER), ('cifar-teacher-wide', WIDE_TEACHER)))):
-    register_recipe(_r)

@@ -19,13 +19,13 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastai.callback.core import Callback
     from fastai.layers import NoneReduce
 from ..core import check_choice, check_range, activations
-from ..kernels import paste_boxes, fill_boxes
+from ..kernels import paste_boxes, fill_boxes, check_backend
 
 # %% auto #0
-__all__ = ['MIX_ARMS', 'STUDY_STEPS', 'draw_lam', 'cutmix_boxes', 'draw_cutmix', 'draw_mixup', 'draw_cutout', 'Mixed', 'mixup',
-           'cutmix', 'cutout', 'show_mixed', 'cutmixup', 'attention_grid', 'attentive_cutmix', 'soft_targets',
-           'mix_loss', 'SoftTargetCrossEntropy', 'MixCallback', 'MixUp', 'CutMix', 'CutMixUp', 'AttentiveCutMix',
-           'Cutout', 'mix_playground']
+__all__ = ['draw_lam', 'cutmix_boxes', 'draw_cutmix', 'draw_mixup', 'draw_cutout', 'Mixed', 'mixup', 'cutmix', 'cutout',
+           'show_mixed', 'cutmixup', 'attention_grid', 'attentive_cutmix', 'soft_targets', 'mix_loss',
+           'SoftTargetCrossEntropy', 'MixCallback', 'MixUp', 'CutMix', 'CutMixUp', 'AttentiveCutMix', 'Cutout',
+           'mix_playground']
 
 # %% ../../nbs/10_mix.ipynb #592ad9d8
 def _check_alpha(name, alpha): return float(check_range(name, alpha, 0, lo_open=True))
@@ -47,7 +47,13 @@ def draw_lam(n: int, alpha: float, per_batch: bool = False) -> Tensor:
 # %% ../../nbs/10_mix.ipynb #05986d69
 def _np(t, dtype): return t.numpy() if isinstance(t, Tensor) else np.asarray(t, dtype=dtype)
 
-def cutmix_boxes(lam: Tensor, H: int, W: int, cx: Tensor, cy: Tensor) -> tuple[Tensor, Tensor]:
+def cutmix_boxes(
+    lam: Tensor,  # N mixing weights λ, before the area correction
+    H: int,       # image height
+    W: int,       # image width
+    cx: Tensor,   # N box centres: columns
+    cy: Tensor,   # N box centres: rows
+) -> tuple[Tensor, Tensor]:
     "Boxes (y0, y1, x0, x1) of sides √(1−λ)·(H, W) centred at (`cy`, `cx`), clipped; and λ corrected to their exact area."
     # NumPy on the host: a few µs instead of ~15 tiny torch ops; float32 throughout, so the result is bit-identical
     # to the same arithmetic in torch (IEEE sqrt, products and round-half-even agree)
@@ -69,7 +75,14 @@ def _apply_p(p: float, k: int, boxes: Tensor | None, lam: Tensor):
 
 def _expand(t: Tensor, n: int) -> Tensor: return t.expand(n, *t.shape[1:]).contiguous()
 
-def draw_cutmix(n: int, H: int, W: int, alpha: float = 1., p: float = 1., per_batch: bool = False):
+def draw_cutmix(
+    n: int,                   # batch size
+    H: int,                   # image height
+    W: int,                   # image width
+    alpha: float = 1.,        # λ ~ Beta(α, α)
+    p: float = 1.,            # probability a sample is mixed at all (λ = 1 where not)
+    per_batch: bool = False,  # one draw for the whole batch instead of one per sample
+):
     "Host draws for a CutMix batch of `n` H×W images: `(perm, lam, boxes)`, in fastai's order (λ, permutation, centres)."
     alpha, p = _check_alpha('alpha', alpha), _check_p('p', p)
     k = 1 if per_batch else n
@@ -81,7 +94,12 @@ def draw_cutmix(n: int, H: int, W: int, alpha: float = 1., p: float = 1., per_ba
     return perm, _expand(lam, n), _expand(boxes, n)
 
 # %% ../../nbs/10_mix.ipynb #d77bd245
-def draw_mixup(n: int, alpha: float = .4, p: float = 1., per_batch: bool = False):
+def draw_mixup(
+    n: int,                   # batch size
+    alpha: float = .4,        # λ ~ Beta(α, α)
+    p: float = 1.,            # probability a sample is mixed at all (λ = 1 where not)
+    per_batch: bool = False,  # one draw for the whole batch instead of one per sample
+):
     "Host draws for a MixUp batch: `(perm, lam)` with λ ~ Beta(α, α) per sample (or per batch); λ = 1 where not applied."
     alpha, p = _check_alpha('alpha', alpha), _check_p('p', p)
     k = 1 if per_batch else n
@@ -97,7 +115,14 @@ def _check_size(size, H=None, W=None):
     if isinstance(size, (float, np.floating)): return float(check_range('size', size, 0, 1, lo_open=True))
     return int(check_range('size', size, 1, None if H is None else max(H, W)))
 
-def draw_cutout(n: int, H: int, W: int, size: float | int = .5, p: float = 1., per_batch: bool = False) -> Tensor:
+def draw_cutout(
+    n: int,                   # batch size
+    H: int,                   # image height
+    W: int,                   # image width
+    size: float | int = .5,   # the square's side: a fraction of each side in (0, 1], or pixels
+    p: float = 1.,            # probability a sample gets a square
+    per_batch: bool = False,  # one draw for the whole batch instead of one per sample
+) -> Tensor:
     "Cutout boxes (y0, y1, x0, x1): squares of `size` (fraction of each side, or pixels) centred uniformly, clipped."
     p, size = _check_p('p', p), _check_size(size, H, W)
     if isinstance(size, float): sh, sw = max(1, round(size * H)), max(1, round(size * W))
@@ -139,7 +164,12 @@ def _check_inputs(xb, who: str, images: bool = True) -> tuple:
     return xb
 
 # %% ../../nbs/10_mix.ipynb #99ecc86f
-def mixup(xb, alpha: float = .4, p: float = 1., per_batch: bool = False) -> Mixed:
+def mixup(
+    xb,                       # a tensor or a tuple of tensors, batch first, floating point
+    alpha: float = .4,        # λ ~ Beta(α, α)
+    p: float = 1.,            # probability a sample is mixed at all (λ = 1 where not)
+    per_batch: bool = False,  # one draw for the whole batch instead of one per sample
+) -> Mixed:
     "MixUp the inputs `xb` (a tensor or a tuple of them): λ·x + (1−λ)·x[perm], λ ~ Beta(α, α) per sample."
     xb = _check_inputs(xb, 'MixUp', images=False)
     for i, x in enumerate(xb):
@@ -151,7 +181,13 @@ def mixup(xb, alpha: float = .4, p: float = 1., per_batch: bool = False) -> Mixe
     return Mixed(out, perm, lam)
 
 # %% ../../nbs/10_mix.ipynb #a98354d3
-def cutmix(xb, alpha: float = 1., p: float = 1., per_batch: bool = False, backend: str = 'auto') -> Mixed:
+def cutmix(
+    xb,                       # N×C×H×W image batches: a tensor or a tuple of them
+    alpha: float = 1.,        # λ ~ Beta(α, α)
+    p: float = 1.,            # probability a sample is mixed at all (λ = 1 where not)
+    per_batch: bool = False,  # one draw for the whole batch instead of one per sample
+    backend: str = 'auto',    # 'auto', 'numba' (the kernels) or 'torch'
+) -> Mixed:
     "CutMix the image batches `xb`: each sample gets a box of its partner `x[perm]`; λ is the exact area kept."
     xb = _check_inputs(xb, 'CutMix')
     n, _, H, W = xb[0].shape
@@ -160,8 +196,14 @@ def cutmix(xb, alpha: float = 1., p: float = 1., per_batch: bool = False, backen
     dev = xb[0].device
     return Mixed(out, perm.to(dev), lam.to(dev), boxes)
 
-def cutout(xb, size: float | int = .5, p: float = 1., per_batch: bool = False, fill: float | str = 0.,
-           backend: str = 'auto') -> Mixed:
+def cutout(
+    xb,                       # N×C×H×W image batches: a tensor or a tuple of them
+    size: float | int = .5,   # the square's side: a fraction of each side in (0, 1], or pixels
+    p: float = 1.,            # probability a sample gets a square
+    per_batch: bool = False,  # one draw for the whole batch instead of one per sample
+    fill: float | str = 0.,   # the value in the square, or 'random': N(0, 1) per channel
+    backend: str = 'auto',    # 'auto', 'numba' (the kernels) or 'torch'
+) -> Mixed:
     "Cutout on the image batches `xb`: a square of `size` filled with `fill` (a number, or 'random': N(0, 1) per channel)."
     xb = _check_inputs(xb, 'Cutout')
     if isinstance(fill, str): check_choice('fill', fill, ['random'])
@@ -177,7 +219,16 @@ def cutout(xb, size: float | int = .5, p: float = 1., per_batch: bool = False, f
     return Mixed(tuple(out), torch.arange(n, device=dev), torch.ones(n, device=dev), boxes)
 
 # %% ../../nbs/10_mix.ipynb #6b7bcaa3
-def show_mixed(x: Tensor, m: Mixed, y=None, classes=None, stats=None, n: int = 8, scale: float = 1., title: str = ''):
+def show_mixed(
+    x: Tensor,          # the original images, N×C×H×W
+    m: Mixed,           # their mixed batch
+    y=None,             # the labels, to name both classes
+    classes=None,       # class names (default: the indices)
+    stats=None,         # (mean, std) to undo the normalisation (default: min–max)
+    n: int = 8,         # how many images
+    scale: float = 1.,  # figure size factor
+    title: str = '',    # figure title
+):
     "Originals (top) above their mixed versions (bottom) with λ and, given labels `y`, both classes."
     import matplotlib.pyplot as plt
     from vislab.data.core import denorm
@@ -197,8 +248,15 @@ def show_mixed(x: Tensor, m: Mixed, y=None, classes=None, stats=None, n: int = 8
     return fig
 
 # %% ../../nbs/10_mix.ipynb #3b828897
-def cutmixup(xb, mixup_alpha: float = .4, cutmix_alpha: float = 1., switch_prob: float = .5, p: float = 1.,
-             per_batch: bool = False, backend: str = 'auto') -> Mixed:
+def cutmixup(
+    xb,                        # N×C×H×W image batches: a tensor or a tuple of them
+    mixup_alpha: float = .4,   # MixUp's λ ~ Beta(α, α)
+    cutmix_alpha: float = 1.,  # CutMix's λ ~ Beta(α, α)
+    switch_prob: float = .5,   # probability of CutMix rather than MixUp
+    p: float = 1.,             # probability a sample is mixed at all (λ = 1 where not)
+    per_batch: bool = False,   # one draw for the whole batch instead of one per sample
+    backend: str = 'auto',     # 'auto', 'numba' (the kernels) or 'torch'
+) -> Mixed:
     "Per sample (or batch) CutMix with probability `switch_prob`, else MixUp; `boxes` are empty for MixUp samples."
     xb = _check_inputs(xb, 'CutMixUp')
     switch_prob, p = _check_p('switch_prob', switch_prob), _check_p('p', p)
@@ -225,7 +283,12 @@ def cutmixup(xb, mixup_alpha: float = .4, cutmix_alpha: float = 1., switch_prob:
     return Mixed(tuple(out), perm_d, lam_d, boxes)
 
 # %% ../../nbs/10_mix.ipynb #276555f4
-def attention_grid(extractor: nn.Module, x: Tensor, grid: int | None = None, layer: nn.Module | None = None) -> Tensor:
+def attention_grid(
+    extractor: nn.Module,            # the network whose feature map is looked at
+    x: Tensor,                       # images, N×C×H×W
+    grid: int | None = None,         # side of the grid to pool to (default: the map as it is)
+    layer: nn.Module | None = None,  # a layer of `extractor` whose output to use instead of the extractor's
+) -> Tensor:
     "N×g×g map of `extractor`'s output on images `x` (or of `layer`'s activations), averaged over channels, pooled to `grid`."
     was = extractor.training
     try:
@@ -243,8 +306,15 @@ def attention_grid(extractor: nn.Module, x: Tensor, grid: int | None = None, lay
     if grid is not None and tuple(a.shape[-2:]) != (grid, grid): a = F.adaptive_avg_pool2d(a[:, None], grid)[:, 0]
     return a
 
-def attentive_cutmix(xb, extractor: nn.Module, k: int = 6, grid: int | None = None, layer: nn.Module | None = None,
-                     p: float = 1., per_batch: bool = False) -> Mixed:
+def attentive_cutmix(
+    xb,                              # N×C×H×W image batches: a tensor or a tuple of them (the extractor sees the first)
+    extractor: nn.Module,            # the network whose feature map ranks the cells
+    k: int = 6,                      # how many of the most activated cells to paste
+    grid: int | None = None,         # side of the grid (default: the feature map's own)
+    layer: nn.Module | None = None,  # a layer of `extractor` whose output to use instead
+    p: float = 1.,                   # probability a sample is mixed at all (λ = 1 where not)
+    per_batch: bool = False,         # one set of cells for the whole batch (the mean map)
+) -> Mixed:
     "Paste, into each sample, its partner's `k` most activated grid cells at the same place; λ is the exact area kept."
     xb = _check_inputs(xb, 'AttentiveCutMix')
     p = _check_p('p', p)
@@ -269,7 +339,13 @@ def attentive_cutmix(xb, extractor: nn.Module, k: int = 6, grid: int | None = No
     return Mixed(out, perm_d, 1 - mask.flatten(1).float().mean(1), cells)
 
 # %% ../../nbs/10_mix.ipynb #a74f9cad
-def soft_targets(y: Tensor, perm: Tensor, lam: Tensor, n_classes: int | None = None, smoothing: float = 0.) -> Tensor:
+def soft_targets(
+    y: Tensor,                     # class indices (N) or probabilities (N×C)
+    perm: Tensor,                  # each sample's partner
+    lam: Tensor,                   # each sample's own share
+    n_classes: int | None = None,  # number of classes, to one-hot class indices
+    smoothing: float = 0.,         # label smoothing ε toward 1/C
+) -> Tensor:
     "λ·t + (1−λ)·t[perm] for targets `y` (class indices → one-hot, or N×C probabilities), smoothed toward 1/C."
     smoothing = float(check_range('smoothing', smoothing, 0, 1, hi_open=True))
     if y.is_floating_point():
@@ -285,7 +361,14 @@ def soft_targets(y: Tensor, perm: Tensor, lam: Tensor, n_classes: int | None = N
     t = torch.lerp(t[perm], t, lam.to(t).view(-1, 1))
     return t * (1 - smoothing) + smoothing / t.shape[1] if smoothing else t
 
-def mix_loss(loss_func, pred: Tensor, yb, perm: Tensor, lam: Tensor, smoothing: float = 0.) -> Tensor:
+def mix_loss(
+    loss_func,              # the learner's loss; its reduction is kept
+    pred: Tensor,           # the predictions
+    yb,                     # the targets: a tensor or a tuple of them
+    perm: Tensor,           # each sample's partner
+    lam: Tensor,            # each sample's own share
+    smoothing: float = 0.,  # label smoothing ε
+) -> Tensor:
     "λ·L(pred, y) + (1−λ)·L(pred, y[perm]) per sample (+ ε·mean −log p), reduced as `loss_func` reduces."
     yb = _as_tuple(yb)
     n = pred.shape[0]
@@ -322,8 +405,14 @@ class SoftTargetCrossEntropy(nn.Module):
 class MixCallback(Callback):
     "Base of the label-mixing callbacks: subclasses implement `mix(xb) -> Mixed`; this class handles targets and the loss."
     run_valid, order = False, 0
-    def __init__(self, p: float = 1., per_batch: bool = False, label_smoothing: float = 0., targets: str = 'auto',
-                 n_classes: int | None = None):
+    def __init__(
+        self,
+        p: float = 1.,                 # probability a sample is mixed at all (λ = 1 where not)
+        per_batch: bool = False,       # one draw for the whole batch instead of one per sample
+        label_smoothing: float = 0.,   # label smoothing ε
+        targets: str = 'auto',         # 'loss' (mix the losses), 'soft' (mix the targets) or 'auto'
+        n_classes: int | None = None,  # number of classes for soft targets (default: the data's)
+    ):
         self.p, self.per_batch = _check_p('p', p), bool(per_batch)
         self.label_smoothing = float(check_range('label_smoothing', label_smoothing, 0, 1, hi_open=True))
         self.targets = check_choice('targets', targets, ['auto', 'loss', 'soft'])
@@ -362,8 +451,6 @@ class MixCallback(Callback):
     after_train = after_cancel_train = after_fit = after_cancel_fit = _reset
 
 # %% ../../nbs/10_mix.ipynb #cf8ea4e9
-def _check_backend(backend): return check_choice('backend', backend, ['auto', 'numba', 'torch'])
-
 @delegates(MixCallback.__init__)
 class MixUp(MixCallback):
     "MixUp (Zhang et al. 2018): blend each training sample with a partner, λ ~ Beta(α, α) per sample."
@@ -375,25 +462,37 @@ class MixUp(MixCallback):
 class CutMix(MixCallback):
     "CutMix (Yun et al. 2019): paste a box of a partner into each training sample; λ is the exact area kept."
     def __init__(self, alpha: float = 1., backend: str = 'auto', **kwargs):
-        super().__init__(**kwargs); self.alpha, self.backend = _check_alpha('alpha', alpha), _check_backend(backend)
+        super().__init__(**kwargs); self.alpha, self.backend = _check_alpha('alpha', alpha), check_backend(backend)
     def mix(self, xb): return cutmix(xb, self.alpha, self.p, self.per_batch, self.backend)
 
 @delegates(MixCallback.__init__)
 class CutMixUp(MixCallback):
     "Per sample, CutMix with probability `switch_prob`, else MixUp (timm's `Mixup` with both alphas)."
-    def __init__(self, mixup_alpha: float = .4, cutmix_alpha: float = 1., switch_prob: float = .5,
-                 backend: str = 'auto', **kwargs):
+    def __init__(
+        self,
+        mixup_alpha: float = .4,   # MixUp's λ ~ Beta(α, α)
+        cutmix_alpha: float = 1.,  # CutMix's λ ~ Beta(α, α)
+        switch_prob: float = .5,   # probability of CutMix rather than MixUp
+        backend: str = 'auto',     # 'auto', 'numba' (the kernels) or 'torch'
+        **kwargs,                  # MixCallback's: p, per_batch, label_smoothing, targets, n_classes
+    ):
         super().__init__(**kwargs)
         self.mixup_alpha, self.cutmix_alpha = _check_alpha('mixup_alpha', mixup_alpha), _check_alpha('cutmix_alpha', cutmix_alpha)
-        self.switch_prob, self.backend = _check_p('switch_prob', switch_prob), _check_backend(backend)
+        self.switch_prob, self.backend = _check_p('switch_prob', switch_prob), check_backend(backend)
     def mix(self, xb):
         return cutmixup(xb, self.mixup_alpha, self.cutmix_alpha, self.switch_prob, self.p, self.per_batch, self.backend)
 
 @delegates(MixCallback.__init__)
 class AttentiveCutMix(MixCallback):
     "Attentive CutMix (Walawalkar et al. 2020): paste the partner's `k` most activated grid cells, at the same place."
-    def __init__(self, extractor: nn.Module | None = None, k: int = 6, grid: int | None = None,
-                 layer: nn.Module | None = None, **kwargs):
+    def __init__(
+        self,
+        extractor: nn.Module | None = None,  # the network whose feature map ranks the cells (default: the model's `features`)
+        k: int = 6,                          # how many of the most activated cells to paste
+        grid: int | None = None,             # side of the grid (default: the feature map's own)
+        layer: nn.Module | None = None,      # a layer of the extractor whose output to use instead
+        **kwargs,                            # MixCallback's: p, per_batch, label_smoothing, targets, n_classes
+    ):
         super().__init__(**kwargs)
         if grid is not None: check_range('grid', grid, 1)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 or (grid is not None and k > grid * grid):
@@ -410,17 +509,29 @@ class AttentiveCutMix(MixCallback):
 class Cutout(Callback):
     "Cutout (DeVries & Taylor 2017): fill a square of each training image with `fill`; labels are unchanged."
     run_valid, order = False, 0
-    def __init__(self, size: float | int = .5, p: float = 1., per_batch: bool = False, fill: float | str = 0.,
-                 backend: str = 'auto'):
+    def __init__(
+        self,
+        size: float | int = .5,   # the square's side: a fraction of each side in (0, 1], or pixels
+        p: float = 1.,            # probability a sample gets a square
+        per_batch: bool = False,  # one draw for the whole batch instead of one per sample
+        fill: float | str = 0.,   # the value in the square, or 'random': N(0, 1) per channel
+        backend: str = 'auto',    # 'auto', 'numba' (the kernels) or 'torch'
+    ):
         self.size, self.p, self.per_batch = _check_size(size), _check_p('p', p), bool(per_batch)
         if isinstance(fill, str): check_choice('fill', fill, ['random'])
-        self.fill, self.backend = fill, _check_backend(backend)
+        self.fill, self.backend = fill, check_backend(backend)
     def before_batch(self):
         if self.training:
             self.learn.xb = cutout(self.learn.xb, self.size, self.p, self.per_batch, self.fill, self.backend).xb
 
 # %% ../../nbs/10_mix.ipynb #3fcc3ed8
-def mix_playground(x: Tensor, y=None, classes=None, stats=None, n: int = 8):
+def mix_playground(
+    x: Tensor,     # the images to mix, N×C×H×W
+    y=None,        # their labels, to name both classes
+    classes=None,  # class names
+    stats=None,    # (mean, std) to undo the normalisation
+    n: int = 8,    # how many images
+):
     "An ipywidgets `interact` over method, α (log scale), p and seed, redrawing `show_mixed` on `x`."
     from ipywidgets import interact, FloatLogSlider, FloatSlider, IntSlider, Dropdown
     fns = {'cutmix': cutmix, 'mixup': mixup, 'cutmixup': lambda x, alpha, p: cutmixup(x, alpha, alpha, .5, p),
@@ -434,24 +545,3 @@ def mix_playground(x: Tensor, y=None, classes=None, stats=None, n: int = 8):
     return interact(draw, method=Dropdown(options=list(fns), value='cutmix'),
                     alpha=FloatLogSlider(value=1., base=10, min=-1.5, max=1., step=0.1),
                     p=FloatSlider(value=1., min=0., max=1., step=0.1), seed=IntSlider(value=0, min=0, max=50))
-
-# %% ../../nbs/10_mix.ipynb #89c21b28
-from ..lab.core import Recipe, register_recipe, train, evaluate
-
-# %% ../../nbs/10_mix.ipynb #fc3a1ae4
-MIX_ARMS = {'baseline': list, 'cutout': lambda: [Cutout()], 'mixup': lambda: [MixUp()], 'cutmix': lambda: [CutMix()],
-            'cutmixup': lambda: [CutMixUp()]}   # fresh callbacks of each technique, by recipe name
-
-for _n, _d in (('cutmix', 'CutMix (Yun et al. 2019): a box of a partner per sample, α = 1'),
-               ('mixup', 'MixUp (Zhang et al. 2018): blend with a partner per sample, α = 0.4'),
-               ('cutout', 'Cutout (DeVries & Taylor 2017): zero a square of half the side'),
-               ('cutmixup', 'per sample CutMix (α = 1) or MixUp (α = 0.4), switch probability 0.5')):
-    register_recipe(Recipe(_n, cbs=MIX_ARMS[_n], against=('baseline',), description=_d))
-
-# %% ../../nbs/10_mix.ipynb #3411d928
-STUDY_STEPS = ('data', 'model', train(validate=False), 'evaluate', evaluate(split='train'))
-
-for _n, _cbs in MIX_ARMS.items():
-    register_recipe(Recipe(f'cifar500-{_n}', cbs=_cbs, dataset='cifar10', n_train=500, epochs=100, bs=64, lr=1e-2,
-                           steps=STUDY_STEPS, against=() if _n == 'baseline' else ('cifar500-baseline',),
-                           description=f'{_n} on 500 CIFAR-10 images for 100 epochs: the over-fitting regime of the mixing study'))
