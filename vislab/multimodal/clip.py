@@ -22,17 +22,14 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
 from ..core import check_choice, check_range, evaluating, pick_device, model_device
 from ..data.core import BatchPrep, ImageData, TensorDL, denorm, load_data, normalize, register_dataset, channel_stats
 from ..models import create_model, register_arch
-from ..lab.core import Recipe, register_recipe, register_step, learner, quiet, model as model_step
 from ..data.scenes import ATTRIBUTES, Scenes, true_edit, render, sample_scenes, scene_set, vocabulary
-from ..lab.zoo import register_zoo, load as load_zoo, record as zoo_record
 
 # %% auto #0
-__all__ = ['SPECIAL_TOKENS', 'scene_clip', 'TWIN_ATTRS', 'CLIP_STEPS', 'CLIP_RECIPE', 'WordTokenizer', 'TextEncoder',
-           'image_trunk', 'ImageEncoder', 'SceneCLIP', 'clip_loss', 'CLIPLoss', 'retrieval_accuracy', 'CaptionData',
-           'twin_scenes', 'twin_pairs', 'scene_captions', 'PairPrep', 'CaptionedImages', 'PairDL', 'pair_dls',
-           'clip_dls', 'clip_data', 'clip_model', 'clip_train', 'clip_evaluate', 'check_clip_interface',
+__all__ = ['SPECIAL_TOKENS', 'scene_clip', 'TWIN_ATTRS', 'WordTokenizer', 'TextEncoder', 'image_trunk', 'ImageEncoder',
+           'SceneCLIP', 'clip_loss', 'CLIPLoss', 'retrieval_accuracy', 'CaptionData', 'twin_scenes', 'twin_pairs',
+           'scene_captions', 'PairPrep', 'CaptionedImages', 'PairDL', 'pair_dls', 'clip_dls', 'check_clip_interface',
            'prepare_images', 'encode_images', 'encode_texts', 'attribute_prompts', 'clip_scale', 'zero_shot',
-           'context_prompts', 'zero_shot_table', 'retrieve_captions', 'load_clip', 'clip_check']
+           'context_prompts', 'zero_shot_table', 'retrieve_captions', 'load_clip']
 
 # %% ../../nbs/06_clip.ipynb #210803bc
 SPECIAL_TOKENS = ('<pad>', '<start_of_text>', '<end_of_text>')
@@ -334,44 +331,6 @@ def clip_dls(data: str | CaptionData = 'scene-captions',  # a captioned dataset'
     return pair_dls(data.x_train[:n], data.captions_train[:n], tokenizer, data.x_valid, data.captions_valid, bs, data.group,
                     seed=seed, device=device)
 
-# %% ../../nbs/06_clip.ipynb #e383cd80
-@register_step
-def clip_data(state, context_length: int | None = None):
-    "Put `clip_dls` of the run's captioned dataset (its first `n_train` pairs) in `state.dls`, with a tokenizer of the model's context length."
-    L = context_length or state.recipe.arch_kw.get('context_length', 32)
-    state.dls = clip_dls(state.dataset, WordTokenizer(vocabulary(), L), bs=state.recipe.bs, n_train=state.n_train,
-                         seed=state.seed)
-
-@register_step
-def clip_model(state, **arch_kw):
-    "The `model` step (the recipe's arch, a `SceneCLIP` for the data's vocabulary), then the data's normalisation in the model."
-    model_step.fn(state, **arch_kw)
-    if not isinstance(state.model, SceneCLIP):
-        raise TypeError(f"clip_model built a {type(state.model).__name__}; the recipe's arch must be 'scene-clip'")
-    state.model.image_mean.copy_(state.dls.stats[0]); state.model.image_std.copy_(state.dls.stats[1])
-
-@register_step
-def clip_train(state,                      # the run's `State`, with `dls` and `model`
-               epochs: int | None = None,  # None: the run's
-               lr: float | None = None,    # peak one-cycle learning rate; None: the recipe's
-               cbs=()                      # callbacks added to the recipe's
-              ):
-    "Fit `state.model` with `CLIPLoss` by one-cycle for `epochs` at peak `lr` (defaults: the run's); in-batch retrieval as the metric."
-    state.learn = learn = learner(state, cbs, CLIPLoss(), metrics=retrieval_accuracy)
-    with quiet(learn, state.progress): learn.fit_one_cycle(epochs or state.epochs, lr or state.recipe.lr)
-
-@register_step
-def clip_evaluate(state, n: int = 1000, seed: int = 123):
-    "Zero-shot accuracy per attribute on `n` held-out one-object scenes (`accuracy`: their mean); top-1 caption retrieval on the validation pairs."
-    t = zero_shot_table(state.model, state.dls.tokenizer, n=n, seed=seed)
-    ds = state.dls.valid.dataset
-    idx, _ = retrieve_captions(state.model, state.dls.tokenizer, ds.tensors[0], ds.captions, k=1)
-    hit = [ds.captions[j] == c for j, c in zip(idx[:, 0].tolist(), ds.captions)]
-    losses = {} if state.learn is None else dict(zip(('train_loss', 'valid_loss'), map(float, state.learn.recorder.values[-1][:2])))
-    return dict(accuracy=float(t.accuracy.mean()), **{f'zs_{a}': v for a, v in zip(t.attribute, t.accuracy)},
-                in_context=float(t.in_context.mean()), **{f'ctx_{a}': v for a, v in zip(t.attribute, t.in_context)},
-                retrieval_top1=float(np.mean(hit)), **losses)
-
 # %% ../../nbs/06_clip.ipynb #fd7f1c84
 def check_clip_interface(model) -> nn.Module:
     "`model` if it has open_clip's interface (callable `encode_image` and `encode_text`); a clear error otherwise."
@@ -514,25 +473,11 @@ def retrieve_captions(model,                # an image–text model with open_cl
     scores, idx = sims.topk(int(k), dim=1)
     return idx, scores
 
-# %% ../../nbs/06_clip.ipynb #6c84cd4f
-CLIP_STEPS = ('clip_data', 'clip_model', 'clip_train', 'clip_evaluate')
-CLIP_RECIPE = register_recipe(Recipe(
-    'scenes-clip', dataset='scene-captions', arch='scene-clip', epochs=8, bs=64, lr=3e-3, steps=CLIP_STEPS,
-    arch_kw=dict(embed_dim=64, image_arch='resnet8', grid=4, context_length=32, width=64, layers=2, heads=4),
-    description='a small CLIP (ResNet-8 + 2-layer transformer) trained contrastively on 10,000 captioned scenes and their twins'))
-
+# %% ../../nbs/06_clip.ipynb #840351d5
 def load_clip(name: str = 'scenes-clip', train: bool = True, device=None) -> tuple[SceneCLIP, WordTokenizer]:
     "Zoo image–text model `name` in eval mode (trained and cached first if needed and `train`), and its tokenizer."
+    from vislab.lab.zoo import load as load_zoo      # the zoo (and the lab) only when a model is loaded
     model = load_zoo(name, train, device)
     if not isinstance(model, SceneCLIP): raise TypeError(f"zoo model {name!r} is a {type(model).__name__}, not a SceneCLIP")
     return model, WordTokenizer(model.zoo_config['classes'], model.context_length)
 
-def clip_check(name: str = 'scenes-clip') -> dict:
-    "Reload zoo image–text model `name` and measure its mean zero-shot accuracy again: `{'recorded', 'measured'}`."
-    model, tokenizer = load_clip(name, train=False)
-    rec = zoo_record(name)
-    kw = next((s['n'] for s in rec['recipe']['steps'] if s.get('step') == 'clip_evaluate' and 'n' in s), 1000)
-    return dict(recorded=rec['accuracy'], measured=float(zero_shot_table(model, tokenizer, n=kw).accuracy.mean()))
-
-register_zoo('scenes-clip', CLIP_RECIPE, description='SceneCLIP on 10,000 captioned 1–2-object scenes and their twins: 8 epochs of InfoNCE',
-             check=clip_check);
