@@ -19,6 +19,12 @@ def _quiet_env():
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 
+def _log_output():
+    "Where output is not a terminal (a log file, a pipe), no progress bar draws: training logs one line per epoch instead."
+    if sys.stdout.isatty(): return
+    import fastprogress.fastprogress as fp
+    fp.NO_BAR = True   # fastprogress's own switch: its console bars would write every redraw into the log
+
 # %% ../../nbs/90_cli.ipynb #cd7047c0
 def recipes_to_run(names: list[str]) -> list[str]:
     "`names` with the recipes each is compared against placed first, each once, in order."
@@ -44,6 +50,7 @@ def end_distributed():
     if dist.is_available() and dist.is_initialized(): dist.barrier(); dist.destroy_process_group()
 
 def cmd_run(a) -> int:
+    _log_output()
     from vislab.lab import core as lab
     names = recipes_to_run(a.recipes)
     out = Path(a.out or Path('runs') / '-'.join(a.recipes))
@@ -75,6 +82,7 @@ def cmd_list(a) -> int:
     return 0
 
 def cmd_zoo(a) -> int:
+    _log_output()
     from vislab.lab import zoo
     if a.action == 'list':
         import pandas as pd
@@ -93,6 +101,7 @@ def cmd_zoo(a) -> int:
     return 0
 
 def cmd_bench(a) -> int:
+    _log_output()
     from vislab.core import check_choice, environment, write_atomic
     names = a.names or catalog.names('bench')
     for n in names: check_choice('bench', n, catalog.names('bench'))
