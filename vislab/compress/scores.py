@@ -85,6 +85,8 @@ def channel_scores(graph: DepGraph,                 # the model's channel groups
                   ) -> dict[str, Tensor]:
     "Importance of every channel of each prunable group of `graph` (higher = keep); `batches` for 'taylor' and 'oracle'."
     check_choice('criterion', criterion, CRITERIA)
+    if not isinstance(graph, DepGraph):
+        raise TypeError(f"graph must be a DepGraph — dependency_graph(model, example_batch) — not {type(graph).__name__}")
     groups = graph.prunable
     if criterion in ('l1', 'l2'): return {g.name: _filter_norm(graph, g, 1 if criterion == 'l1' else 2) for g in groups}
     if criterion == 'bn': return {g.name: _bn_scale(graph, g) for g in groups}
