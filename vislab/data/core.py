@@ -26,12 +26,11 @@ with warnings.catch_warnings():  # fastai 2.8 calls torch.jit.script, deprecated
 from ..core import Registry, check_choice, check_range, network_available, pick_device
 
 # %% auto #0
-__all__ = ['DATASETS', 'CIFAR10_ANIMALS', 'ORBIT_CLASSES', 'ORBIT_SPEEDS', 'ImageData', 'random_shift', 'random_flip',
-           'cifar_augment', 'mnist_augment', 'stratified_subset', 'mnist_arrays', 'mnist5k', 'digits', 'data_home',
-           'cifar10_path', 'cifar10', 'DatasetSpec', 'register_dataset', 'get_spec', 'load_data', 'list_datasets',
-           'longtail_counts', 'lt_groups', 'longtail', 'subset', 'classes_subset', 'register_derived',
-           'register_longtail', 'register_subset', 'denorm', 'normalize', 'BatchPrep', 'LabelledImages', 'TensorDL',
-           'channel_stats', 'get_dls', 'VideoData', 'orbit_clips', 'moving_digits', 'show_clips']
+__all__ = ['DATASETS', 'CIFAR10_ANIMALS', 'ImageData', 'random_shift', 'random_flip', 'cifar_augment', 'mnist_augment',
+           'stratified_subset', 'mnist_arrays', 'mnist5k', 'digits', 'data_home', 'cifar10_path', 'cifar10',
+           'DatasetSpec', 'register_dataset', 'get_spec', 'load_data', 'list_datasets', 'longtail_counts', 'lt_groups',
+           'longtail', 'subset', 'classes_subset', 'register_derived', 'register_longtail', 'register_subset', 'denorm',
+           'normalize', 'BatchPrep', 'LabelledImages', 'TensorDL', 'channel_stats', 'get_dls', 'VideoData']
 
 # %% ../../nbs/01_data.ipynb #363647ab
 @dataclass(repr=False)
@@ -485,66 +484,3 @@ class VideoData(ImageData):
     def __repr__(self):
         return (f"VideoData({self.name!r}: {len(self.x_train)} train / {len(self.x_valid)} valid clips of {self.n_frames} "
                 f"frames {self.n_in}×{self.size}×{self.x_train.shape[4]}, {self.c} classes)")
-
-# %% ../../nbs/01_data.ipynb #video-04
-ORBIT_CLASSES = ['ccw-slow', 'cw-slow', 'ccw-fast', 'cw-fast']
-ORBIT_SPEEDS = ((1 / 64, 3 / 64), (5 / 64, 9 / 64))      # turns per frame: slow, fast
-
-def orbit_clips(digits: Tensor,      # uint8 N×C×H×W digits (first channel used)
-                n: int,              # number of clips
-                n_frames: int = 16,  # frames per clip
-                size: int = 32,      # frame side in pixels (≥ 24)
-                seed: int = 0        # seeds digits, classes, speeds and paths
-               ) -> tuple[Tensor, Tensor]:
-    "`n` uint8 clips n×T×1×size×size of one of `digits` (halved to 14×14) orbiting the centre, and labels in `ORBIT_CLASSES`."
-    check_range('n', n, 1); check_range('n_frames', n_frames, 1); check_range('size', size, 24)
-    g = torch.Generator().manual_seed(seed)
-    small = F.adaptive_avg_pool2d(digits[:, :1].float(), 14).round().to(torch.uint8)[:, 0]
-    pick = torch.randint(0, len(small), (n,), generator=g)
-    y = torch.randperm(n, generator=g) % len(ORBIT_CLASSES)               # balanced classes
-    lo, hi = torch.tensor(ORBIT_SPEEDS).T[:, (y >= 2).long()]
-    turns = (lo + (hi - lo) * torch.rand(n, generator=g)) * torch.where(y % 2 == 0, 1., -1.)
-    angle = 2 * torch.pi * (torch.rand(n, generator=g)[:, None] + turns[:, None] * torch.arange(n_frames))
-    radius = 5 + (size / 2 - 12) * torch.rand(n, generator=g)[:, None]
-    top, left = (size / 2 - 7 - radius * angle.sin()).round().long(), (size / 2 - 7 + radius * angle.cos()).round().long()
-    ar = torch.arange(14)
-    clips = torch.zeros(n, n_frames, 1, size, size, dtype=torch.uint8)
-    clips[torch.arange(n)[:, None, None, None], torch.arange(n_frames)[None, :, None, None], 0,
-          (top[..., None] + ar)[..., :, None], (left[..., None] + ar)[..., None, :]] = small[pick][:, None]
-    return clips, y
-
-def moving_digits(data: ImageData,      # the digits to animate, e.g. MNIST-5k
-                  n_train: int = 2000,  # training clips, of `data`'s training digits
-                  n_valid: int = 500,   # validation clips, of its validation digits
-                  n_frames: int = 16,   # frames per clip
-                  size: int = 32,       # frame side in pixels (≥ 24)
-                  seed: int = 0         # training clips' seed; validation: seed + 1
-                 ) -> VideoData:
-    "`orbit_clips` of `data`'s digits: `n_train` clips of its training digits, `n_valid` of its validation digits."
-    return VideoData(f'moving-{data.name}', *orbit_clips(data.x_train, n_train, n_frames, size, seed),
-                     *orbit_clips(data.x_valid, n_valid, n_frames, size, seed + 1), list(ORBIT_CLASSES))
-
-register_dataset('moving-mnist5k', lambda: moving_digits(load_data('mnist5k')), None,
-                 'clips of 16 32×32 frames, an MNIST-5k digit orbiting the centre; 4 classes (turn sense × speed): 2,000 train / 500 valid',
-                 base='mnist5k')
-
-# %% ../../nbs/01_data.ipynb #video-08
-def show_clips(clips: Tensor,                 # B×T×C×H×W, uint8 or float in [0, 1]
-               labels: Tensor | None = None,  # class index per clip; None: no titles
-               classes: list | None = None,   # class names for the titles; None: indices
-               frames=None,                   # frame indices to draw; None: all
-               max_n: int = 4                 # most clips (rows) to draw
-              ):
-    "Draw up to `max_n` clips (uint8 or float in [0, 1], B×T×C×H×W) as rows of their `frames` (default: all), titled with their class."
-    import matplotlib.pyplot as plt
-    if clips.ndim != 5: raise ValueError(f"clips must be B×T×C×H×W, got shape {tuple(clips.shape)}")
-    frames = list(range(clips.shape[1])) if frames is None else [int(t) for t in frames]
-    n = min(max_n, len(clips))
-    fig, axs = plt.subplots(n, len(frames), figsize=(0.6 * len(frames), 0.7 * n), dpi=60, squeeze=False)
-    for i in range(n):
-        for ax, t in zip(axs[i], frames):
-            f = clips[i, t].float() / (255 if clips.dtype == torch.uint8 else 1)
-            ax.imshow(f[0] if f.shape[0] == 1 else f.permute(1, 2, 0), cmap='gray', vmin=0, vmax=1); ax.set_axis_off()
-        if labels is not None:
-            axs[i][0].set_title(classes[int(labels[i])] if classes else str(int(labels[i])), fontsize=8, loc='left')
-    return fig
