@@ -4,7 +4,8 @@ import json
 from pathlib import Path
 import pytest
 from vislab.lab import zoo
-from vislab.lab.core import Results, get_recipe
+from vislab.lab.results import Results
+from vislab.lab.core import get_recipe
 
 ROOT = Path(__file__).parents[1]
 STORED = sorted((ROOT/'results').rglob('results.json'))

@@ -6,14 +6,13 @@ Docs: https://vislab.github.io/vislab/lab.html.md"""
 
 # %% ../../nbs/03_lab.ipynb #5ac18b89
 from __future__ import annotations
-import concurrent.futures, contextlib, inspect, json, sys
+import concurrent.futures, contextlib, inspect, sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable, Iterable
-import numpy as np, pandas as pd, torch
-from scipy.stats import t as student_t
-from ..core import Registry, check_choice, check_range, seed_everything, Timer, environment, write_atomic
+import numpy as np, torch
+from ..core import Registry, check_choice, check_range, seed_everything, Timer
 from ..data.core import get_spec, get_dls
 from ..models import create_model, model_stats
 from fastcore.basics import noop
@@ -28,11 +27,14 @@ from fastai.callback.progress import ProgressCallback  # also patches Learner.no
 from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (patches Learner.fit_one_cycle)
 
 # %% auto #0
-__all__ = ['STEPS', 'finetune', 'DEFAULT_STEPS', 'RECIPES', 'METRICS', 'Step', 'register_step', 'as_step', 'describe', 'State',
-           'data', 'model', 'learner', 'data_parallel', 'interactive', 'EpochLines', 'quiet', 'NoValidation', 'train',
-           'predict', 'score', 'evaluate', 'measure', 'Recipe', 'register_recipe', 'get_recipe', 'run_one', 'Metric',
-           'register_metric', 'get_metric', 'mean_ci', 'git_commit', 'Results', 'save_model', 'load_model', 'save_run',
+__all__ = ['STEPS', 'finetune', 'DEFAULT_STEPS', 'RECIPES', 'Step', 'register_step', 'as_step', 'describe', 'State', 'data',
+           'model', 'learner', 'data_parallel', 'interactive', 'EpochLines', 'quiet', 'NoValidation', 'train',
+           'predict', 'score', 'evaluate', 'measure', 'Recipe', 'register_recipe', 'get_recipe', 'run_one', 'save_run',
            'run_record', 'run']
+
+# %% ../../nbs/03_lab.ipynb #2f962aca
+from .results import Results, get_metric
+from .io import save_model
 
 # %% ../../nbs/03_lab.ipynb #e436fb74
 @dataclass
@@ -300,190 +302,6 @@ def run_one(recipe: str | Recipe, seed: int = 0, progress: bool = False, **overr
     record = dict(recipe=r.name, seed=seed, **settings, arch=r.arch, n_images=n, processes=max(num_distrib(), 1),
                   metrics=metrics, details=details, steps=steps, wall_s=round(total.s, 2))
     return state, record
-
-# %% ../../nbs/03_lab.ipynb #7f12b57b
-@dataclass
-class Metric:
-    "How to show a metric: its label, the scale and unit of its display, whether higher is better."
-    name: str
-    label: str = ''
-    scale: float = 1.0
-    unit: str = ''
-    higher_is_better: bool = True
-    digits: int = 2
-    def fmt(self, m: float, h: float = float('nan')) -> str:
-        "`m` (± `h`) in display units."
-        s = f"{self.scale * m:.{self.digits}f}"
-        return s if np.isnan(h) else f"{s} ± {self.scale * h:.{self.digits}f}"
-    @property
-    def header(self) -> str: return (self.label or self.name) + (f' {self.unit}' if self.unit else '')
-
-METRICS = Registry('metric')
-
-def register_metric(name: str,                      # the metric's key in a run's record
-                    label: str = '',                # header in tables; '': `name`
-                    scale: float = 1.0,             # shown value = scale × value
-                    unit: str = '',                 # shown after the label, e.g. '%'
-                    higher_is_better: bool = True,  # whether larger values are better
-                    digits: int = 2                 # decimals shown
-                   ) -> Metric:
-    "Say how the metric `name` is shown in tables and plots."
-    return METRICS.register(name, Metric(name, label, scale, unit, higher_is_better, digits))
-
-def get_metric(name: str) -> Metric: return METRICS.get(name, None) or Metric(name)
-
-for _n, _l in [('accuracy', 'accuracy'), ('train_accuracy', 'train acc'), ('accuracy_many', 'many'),
-               ('accuracy_medium', 'medium'), ('accuracy_few', 'few')]:
-    register_metric(_n, _l, 100, '%')
-register_metric('params', 'params', 1e-3, 'k', higher_is_better=False, digits=1)
-register_metric('macs', 'MACs', 1e-6, 'M', higher_is_better=False)
-register_metric('latency_ms', 'latency', 1, 'ms', higher_is_better=False)
-register_metric('peak_mem_mb', 'peak mem', 1, 'MB', higher_is_better=False)
-
-# %% ../../nbs/03_lab.ipynb #52755ab6
-def mean_ci(xs: Iterable[float], conf: float = 0.95) -> tuple[float, float]:
-    "Mean of `xs` and the half-width of its `conf` Student-t confidence interval (NaN for a single value)."
-    xs = np.asarray(list(xs), dtype=float)
-    if xs.size == 0: raise ValueError("xs is empty; need at least one value")
-    check_range('conf', conf, 0, 1, lo_open=True, hi_open=True)
-    if xs.size == 1: return float(xs[0]), float('nan')
-    half = student_t.ppf((1 + conf) / 2, xs.size - 1) * xs.std(ddof=1) / np.sqrt(xs.size)
-    return float(xs.mean()), float(half)
-
-# %% ../../nbs/03_lab.ipynb #c9119224
-def git_commit() -> str | None:
-    "The commit of the git checkout vislab runs from, with '+dirty' if it has uncommitted changes; None outside one."
-    import subprocess, vislab
-    git = lambda *a: subprocess.run(['git', *a], cwd=Path(vislab.__file__).parent, capture_output=True, text=True)
-    try: head = git('rev-parse', 'HEAD')
-    except OSError: return None
-    if head.returncode: return None
-    return head.stdout.strip() + ('+dirty' if git('status', '--porcelain', '--untracked-files=no').stdout.strip() else '')
-
-# %% ../../nbs/03_lab.ipynb #31f457ab
-class Results:
-    "Records of runs (one per recipe × seed), the configuration of each recipe, their summary, and their files."
-    def __init__(self, records: list | None = None, configs: dict | None = None, overrides: dict | None = None):
-        self.records, self.configs, self.overrides = list(records or []), dict(configs or {}), dict(overrides or {})
-
-    def add(self, record: dict, config: dict | None = None):
-        self.records.append(record)
-        if config is not None: self.configs[record['recipe']] = config
-
-    def has(self, recipe: str, seed: int) -> bool: return any(r['recipe'] == recipe and r['seed'] == seed for r in self.records)
-
-    @property
-    def metrics(self) -> list[str]:
-        "Names of the scalar metrics the runs reported, in order of first appearance."
-        return list(dict.fromkeys(k for r in self.records for k in r['metrics']))
-
-    def values(self, recipe: str, metric: str) -> list[float]:
-        "The per-seed values of `metric` for `recipe`."
-        check_choice('metric', metric, self.metrics)
-        return [r['metrics'][metric] for r in self.records if r['recipe'] == recipe and metric in r['metrics']]
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        "One row per recipe (in run order): seeds, then each metric's mean and 95% half-width (`<metric>_ci95`), mean wall time."
-        rows = []
-        for name in dict.fromkeys(r['recipe'] for r in self.records):
-            rs = [r for r in self.records if r['recipe'] == name]
-            row = dict(recipe=name, dataset=rs[0]['dataset'], seeds=len(rs))
-            for m in self.metrics:
-                vs = self.values(name, m)
-                row[m], row[f'{m}_ci95'] = mean_ci(vs) if vs else (float('nan'), float('nan'))
-            row['wall_s'] = float(np.mean([r['wall_s'] for r in rs]))
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    def table(self, metrics: Iterable[str] | None = None) -> str:
-        "The summary as text, each metric as mean ± 95% interval in its display units."
-        s = self.summary
-        if s.empty: return '(no runs)'
-        out = s[['recipe', 'dataset', 'seeds']].copy()
-        for m in (self.metrics if metrics is None else [check_choice('metric', m, self.metrics) for m in metrics]):
-            out[get_metric(m).header] = [get_metric(m).fmt(a, b) for a, b in zip(s[m], s[f'{m}_ci95'])]
-        out['wall s'] = s.wall_s.round(1)
-        return out.to_string(index=False)
-
-    def paired(self, metric: str = 'accuracy', baseline: str | None = None) -> pd.DataFrame:
-        "Per recipe, the mean difference in `metric` from `baseline` (default: the first recipe) over the seeds both ran, with its 95% interval."
-        names = list(dict.fromkeys(r['recipe'] for r in self.records))
-        base = check_choice('baseline', baseline or names[0], names)
-        ref = {r['seed']: r['metrics'][metric] for r in self.records if r['recipe'] == base and metric in r['metrics']}
-        rows = []
-        for n in names:
-            d = [r['metrics'][metric] - ref[r['seed']] for r in self.records
-                 if r['recipe'] == n and r['seed'] in ref and metric in r['metrics']]
-            m, ci = mean_ci(d) if d else (float('nan'), float('nan'))
-            rows.append(dict(recipe=n, seeds=len(d), diff=m, diff_ci95=ci))
-        return pd.DataFrame(rows)
-
-    def __repr__(self): return self.table()
-    def _repr_html_(self): return '<pre>' + self.table() + '</pre>'
-
-    def to_json(self) -> str:
-        summary = self.summary.replace({np.nan: None}).to_dict('records')
-        return json.dumps(dict(records=self.records, configs=self.configs, overrides=self.overrides, summary=summary,
-                               environment=environment(), commit=git_commit()), indent=1)
-
-    def save(self, out: str | Path) -> Path:
-        "Write `results.json` (atomically) under `out`; returns its path."
-        out = Path(out); out.mkdir(parents=True, exist_ok=True)
-        write_atomic(out/'results.json', self.to_json())
-        return out/'results.json'
-
-    @classmethod
-    def load(cls, path: str | Path) -> 'Results':
-        "Read back a `results.json` (or the folder holding one)."
-        path = Path(path)
-        d = json.loads((path/'results.json' if path.is_dir() else path).read_text())
-        return cls(d['records'], d.get('configs'), d.get('overrides'))
-
-    def plot(self, metrics: str | Iterable[str] = 'accuracy', path: str | Path | None = None):
-        "Each of `metrics` per recipe: every seed a dot, the mean with its 95% interval a bar; saved as PNG if `path`."
-        import matplotlib.pyplot as plt
-        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-        for m in metrics: check_choice('metric', m, self.metrics)
-        s = self.summary
-        fig, axs = plt.subplots(1, len(metrics), figsize=(len(metrics) * (1.2 + 1.1 * len(s)), 2.6), dpi=80, squeeze=False)
-        for ax, m in zip(axs[0], metrics):
-            k = get_metric(m).scale
-            for i, name in enumerate(s.recipe):
-                vs = [k * v for v in self.values(name, m)]
-                ax.scatter([i] * len(vs), vs, s=12, color='gray', zorder=3)
-            ax.errorbar(range(len(s)), k * s[m], yerr=k * s[f'{m}_ci95'].fillna(0), fmt='o', color='C0', capsize=4)
-            ax.set_xticks(range(len(s)), s.recipe); ax.set_ylabel(get_metric(m).header)
-            ax.set_xlim(-0.6, len(s) - 0.4); ax.grid(axis='y', alpha=.3)
-        fig.tight_layout()
-        if path: fig.savefig(path); plt.close(fig)
-        return fig
-
-# %% ../../nbs/03_lab.ipynb #f8a7af56
-def save_model(model: torch.nn.Module, path: str | Path, **config) -> Path:
-    "Save `model`'s weights with the JSON-able `config` (at least `arch`, `n_in`, `n_out`) that rebuilds it."
-    missing = {'arch', 'n_in', 'n_out'} - set(config)
-    if missing: raise ValueError(f"config is missing {sorted(missing)}; needed to rebuild the model")
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    json.dumps(config)  # fails early on anything that is not plain data
-    tmp = path.with_name(f'.{path.name}.tmp')
-    torch.save({'config': config, 'state_dict': model.state_dict()}, tmp); tmp.replace(path)
-    return path
-
-def load_model(path: str | Path, device=None) -> tuple[torch.nn.Module, dict]:
-    "Rebuild a model saved by `save_model`; returns `(model in eval mode, config)`."
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"path={str(path)!r}: no saved model there")
-    try: ck = torch.load(path, map_location=device or 'cpu', weights_only=True)
-    except Exception as e: raise ValueError(f"{path} is not a readable vislab model file (truncated or corrupt?): {e}") from e
-    if not isinstance(ck, dict) or not {'config', 'state_dict'} <= set(ck):
-        raise ValueError(f"{path} is not a vislab model file: it holds no 'config' and 'state_dict'")
-    cfg = ck['config']
-    model = create_model(cfg['arch'], cfg['n_in'], cfg['n_out'], **cfg.get('arch_kw', {}))
-    try: model.load_state_dict(ck['state_dict'])
-    except RuntimeError as e:
-        raise ValueError(f"{path}: its weights do not fit a {cfg['arch']} {cfg.get('arch_kw', {})} model: {str(e)[:300]}") from e
-    return model.eval(), cfg
 
 # %% ../../nbs/03_lab.ipynb #20e7e3e4
 def save_run(state: State, path: Path):

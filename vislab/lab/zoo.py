@@ -17,7 +17,9 @@ from fastai.losses import LabelSmoothingCrossEntropyFlat
 from fastai.callback.channelslast import ChannelsLast
 from ..core import Registry, check_choice, environment, write_atomic
 from ..data.core import get_dls, normalize
-from .core import Recipe, register_step, run_one, save_model, load_model, predict, score, git_commit, train
+from .core import Recipe, register_step, run_one, predict, score, train
+from .io import save_model, load_model
+from .results import git_commit
 
 # %% auto #0
 __all__ = ['ZOO', 'PACKAGED', 'ZooEntry', 'register_zoo', 'get_entry', 'zoo_home', 'find', 'train_zoo', 'record', 'load',

@@ -11,7 +11,8 @@ from ..data.core import load_data
 from ..explain.cam import CAM_METHODS, explain
 from ..explain.core import class_logits
 from ..explain.faithfulness import SANITY_METHODS, faithfulness, sanity_check
-from ..lab.core import Recipe, mean_ci, register_recipe, register_step
+from ..lab.core import Recipe, register_recipe, register_step
+from ..lab.results import mean_ci
 from ..lab.zoo import model_input, zoo as zoo_step
 
 # %% ../../nbs/20_cam.ipynb #72ba95d7

@@ -12,7 +12,8 @@ import numpy as np, torch
 from torch import Tensor
 from ..core import check_choice, check_range
 from ..data.core import DATASETS, LabelledImages, load_data, longtail, subset, get_dls
-from ..lab.core import State, Recipe, register_step, register_recipe, register_metric, model as model_step, train, predict, score
+from ..lab.core import State, Recipe, register_step, register_recipe, model as model_step, train, predict, score
+from ..lab.results import register_metric
 from ..train.curriculum import (CurriculumCallback, cached_generator, class_prompts, classifier_scorer, clip_scorer, degrade,
                                      generator_home, hard_samples, make_pool, split_holdout, without)
 

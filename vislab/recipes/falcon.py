@@ -12,7 +12,8 @@ from ..data.scenes import sample_scenes, scene_set
 from ..explain.dissect import associated_concepts, dissect
 from ..explain.falcon import (Falcon, explain_all, explanation_accuracy, feature_groups, feature_space, linear_map,
                                    scene_concepts)
-from ..lab.core import Recipe, register_metric, register_recipe, register_step
+from ..lab.core import Recipe, register_recipe, register_step
+from ..lab.results import register_metric
 from ..lab.zoo import model_input
 from ..models import reset_weights
 from ..multimodal.clip import load_clip, prepare_images

@@ -6,7 +6,8 @@ __all__ = ['prune', 'reinit', 'prune_recipe', 'restrict_head']
 
 # %% ../../nbs/13_prune.ipynb #5e030b6d
 from ..core import check_choice
-from ..lab.core import Recipe, register_recipe, register_step, register_metric, predict, score, finetune
+from ..lab.core import Recipe, register_recipe, register_step, predict, score, finetune
+from ..lab.results import register_metric
 from ..models import model_stats, reset_weights
 from ..lab.zoo import zoo
 from ..data.core import get_dls

@@ -6,7 +6,8 @@ __all__ = ['evaluate_bits', 'ap_resnet8', 'cross_calibrate']
 
 # %% ../../nbs/14_quant.ipynb #f809d0a6
 from torch import nn
-from ..lab.core import Recipe, register_recipe, register_step, register_metric, train, predict, score
+from ..lab.core import Recipe, register_recipe, register_step, train, predict, score
+from ..lab.results import register_metric
 from ..models import resnet, register_arch
 from ..lab.zoo import zoo
 from ..compress.quant import BITS, cross_domain, gram_rank_correlation

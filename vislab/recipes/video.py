@@ -7,7 +7,8 @@ __all__ = ['VIDEO_KS', 'video_model', 'video_teacher', 'video_distil', 'video_re
 # %% ../../nbs/15_video.ipynb #v31b
 import copy, json
 from ..core import check_choice, seed_everything
-from ..lab.core import Recipe, register_metric, register_recipe, register_step, evaluate, train
+from ..lab.core import Recipe, register_recipe, register_step, evaluate, train
+from ..lab.results import register_metric
 from ..tasks.video import create_video_model
 from ..train.distill import KDCallback
 
