@@ -15,9 +15,9 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['check_choice', 'check_range', 'Registry', 'seed_everything', 'pick_device', 'model_device', 'network_available',
-           'hooks', 'activations', 'submodule', 'swapped', 'evaluating', 'write_atomic', 'time_ms', 'Timer',
-           'environment']
+__all__ = ['check_choice', 'check_range', 'Registry', 'seed_everything', 'pick_device', 'model_device', 'plain',
+           'network_available', 'hooks', 'activations', 'submodule', 'swapped', 'evaluating', 'write_atomic', 'time_ms',
+           'Timer', 'environment']
 
 # %% ../nbs/00_core.ipynb #5d036272
 def check_choice(name: str, value, allowed: Iterable):
@@ -134,6 +134,11 @@ def model_device(model) -> torch.device:
     t = next(model.parameters(), None)
     if t is None: t = next(model.buffers(), None)
     return torch.device('cpu') if t is None else t.device
+
+# %% ../nbs/00_core.ipynb #7f69815c
+def plain(x):
+    "`x` as a plain `torch.Tensor` if it is one of fastai's subclasses (`TensorImage`, `TensorCategory`, …), else `x` itself."
+    return x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) and type(x) is not torch.Tensor else x
 
 # %% ../nbs/00_core.ipynb #90ada4a2
 def network_available(host: str, port: int = 443, timeout: float = 3.0) -> bool:

@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from ..core import check_choice, check_range, evaluating, hooks, model_device
+from ..core import check_choice, check_range, evaluating, hooks, model_device, plain
 from .graph import DepGraph, Group
 
 # %% ../../nbs/13_prune.ipynb #0588c481
@@ -31,15 +31,11 @@ def _gated(graph: DepGraph, gates: dict):
             stack.enter_context(hooks([graph.model.get_submodule(n) for n in graph[name].gates], _gate_hook(gate)))
         yield
 
-def _plain(t: Tensor) -> Tensor:
-    "`t` as a plain `torch.Tensor` (fastai's `TensorImage`, `TensorCategory`, … dispatch their mixes to nothing)."
-    return t.as_subclass(Tensor)
-
 def _batches(batches, criterion: str, device) -> list:
     if batches is None:
         raise ValueError(f"criterion={criterion!r} needs batches: an (xb, yb) pair or a list of them")
     if isinstance(batches, (tuple, list)) and len(batches) == 2 and isinstance(batches[0], Tensor): batches = [batches]
-    return [(_plain(xb).to(device), _plain(yb).to(device)) for xb, yb in batches]
+    return [(plain(xb).to(device), plain(yb).to(device)) for xb, yb in batches]
 
 def _loss(model, batches, loss_func) -> float:
     "Mean loss over the samples of `batches`."

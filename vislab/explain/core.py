@@ -2,7 +2,7 @@
 
 # %% auto #0
 from __future__ import annotations
-__all__ = ['plain', 'find_layer', 'frozen', 'check_images', 'resolve_targets', 'upsample', 'scale_maps', 'class_logits']
+__all__ = ['find_layer', 'frozen', 'check_images', 'resolve_targets', 'upsample', 'scale_maps', 'class_logits']
 
 # %% ../../nbs/20_cam.ipynb #dd6b457c
 import contextlib
@@ -10,13 +10,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from ..core import evaluating, submodule
+from ..core import evaluating, plain, submodule
 
 # %% ../../nbs/20_cam.ipynb #5c93d0a2
-def plain(x):
-    "`x` as a plain `torch.Tensor` if it is one of fastai's subclasses (`TensorImage`, `TensorCategory`, …), else `x` itself."
-    return x.as_subclass(Tensor) if isinstance(x, Tensor) and type(x) is not Tensor else x
-
 def find_layer(model: nn.Module, layer: str | nn.Module, arg: str = 'layer') -> nn.Module:
     "`layer` as a module of `model`: a name of `model.named_modules()` (candidates listed when wrong) or the module itself."
     if isinstance(layer, nn.Module):
