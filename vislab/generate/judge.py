@@ -12,7 +12,7 @@ from torch import Tensor
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 from torchmetrics.functional.image import structural_similarity_index_measure as _ssim
-from ..core import check_range
+from ..core import check_choice, check_range
 from ..data.scenes import ATTRIBUTES, SLOTS, SIDES, JITTER, BACKGROUND_RGB, SHADE_RGB, Scenes, render, true_edit as scene_edit
 from ..multimodal.clip import encode_images, encode_texts, load_clip, clip_scale
 from ..lab.zoo import load as load_zoo, model_input
@@ -68,14 +68,23 @@ def masked_ssim(source: Tensor, images: Tensor, keep: Tensor) -> Tensor:
 
 # %% ../../nbs/32_editval.ipynb #550823b0
 _FILL = 0.5                     # the smallest share of its box an object covers (a cross or thin digit), roughly
-CLIP_ATTRS = ('colour', 'size', 'position', 'background', 'texture')   # asked of the image–text model; kind of the classifier
+CLIP_ATTRS = ('colour', 'size', 'position', 'background', 'texture')   # asked of the image–text model; kind: `kind_by`
 
 class Judge:
-    "EditVal's automated judge on scenes: fidelity to the edit and preservation of the rest, from an image–text model (in-context captions), a kind classifier on the isolated object, foreground localisation and masked SSIM."
-    def __init__(self, clip=None, tokenizer=None, classifier=None, margin: int = 1, threshold: float = 60., bs: int = 256):
+    "EditVal's automated judge on scenes: fidelity to the edit and preservation of the rest, from an image–text model (in-context captions), a kind classifier on the isolated object (or the image–text model: `kind_by='clip'`), foreground localisation and masked SSIM."
+    def __init__(self,
+                 clip=None,                  # the image–text model (None: the zoo's `scenes-clip`)
+                 tokenizer=None,             # its tokenizer (with `clip`)
+                 classifier=None,            # the kind classifier (None: the zoo's `scenes-resnet8`)
+                 margin: int = 1,            # px grown around slots and edit regions
+                 threshold: float = 60.,     # foreground: colour distance from the background
+                 bs: int = 256,              # images or texts at a time
+                 kind_by: str = 'classifier' # who reads kind in the kind edits and kept objects: 'classifier' or 'clip' (in context)
+                ):
         if clip is None: clip, tokenizer = load_clip()
         if tokenizer is None: raise ValueError("tokenizer is None: give the image–text model's tokenizer with it")
         self.clip, self.tokenizer = clip, tokenizer
+        self.kind_by = check_choice('kind_by', kind_by, ('classifier', 'clip'))
         self.classifier = load_zoo('scenes-resnet8') if classifier is None else classifier
         self.margin, self.threshold, self.bs = int(check_range('margin', margin, 0)), float(threshold), bs
 
@@ -134,11 +143,14 @@ class Judge:
                 i = sel.nonzero().flatten()
                 v = T.background[i] if attr == 'background' else T.texture[i] if attr == 'texture' else pick(getattr(T, attr)[i], obj[i])
                 fid[i] = self.in_context(feats[i], T[i], es.template[i], attr, es.obj[i], v)
-        # the kind edits: the classifier on the object isolated at its slot
+        # the kind edits: the classifier on the object isolated at its slot, or the image–text model in context
         sel = torch.from_numpy(np.isin(types, ('shape', 'object_replacement')))
-        box = slot_box(pick(T.position, obj), pick(T.size, obj), self.margin)
-        pk = self.kind_probs(isolate(box)).gather(1, pick(T.kind, obj).view(-1, 1)).flatten()
-        fid[sel] = pk[sel]
+        if sel.any() and self.kind_by == 'clip':
+            i = sel.nonzero().flatten()
+            fid[i] = self.in_context(feats[i], T[i], es.template[i], 'kind', es.obj[i], pick(T.kind[i], obj[i]))
+        elif sel.any():
+            box = slot_box(pick(T.position, obj), pick(T.size, obj), self.margin)
+            fid[sel] = self.kind_probs(isolate(box)).gather(1, pick(T.kind, obj).view(-1, 1)).flatten()[sel]
         # additions: an object of the added kind and size where asked (positional), or at the best free slot (object addition)
         add = torch.from_numpy(np.isin(types, ('object_addition', 'positional_addition')))
         if add.any():
@@ -167,7 +179,9 @@ class Judge:
             slot = torch.full((len(i),), -1) if scene_level else kept[i]
             probs[i] += self.in_context(feats[i], T[i], es.template[i], attr, slot, v); count[i] += 1
         i = torch.tensor([k for k, t in enumerate(es.types) if EDITED[t] != 'kind'], dtype=torch.long)
-        if len(i):
+        if len(i) and self.kind_by == 'clip':
+            probs[i] += self.in_context(feats[i], T[i], es.template[i], 'kind', kept[i], pick(T.kind, kept)[i]); count[i] += 1
+        elif len(i):
             kbox = slot_box(pick(T.position, kept), pick(T.size, kept), self.margin)
             kbox = torch.where(add[:, None, None], _dilate(es.source_map.long() == 0, self.margin), kbox)   # additions: where it was
             probs[i] += self.kind_probs(isolate(kbox[i], i)).gather(1, pick(T.kind, kept)[i].view(-1, 1)).flatten(); count[i] += 1

@@ -17,6 +17,9 @@ from torch.utils.data import TensorDataset
 with warnings.catch_warnings():                  # fastai's import calls the deprecated torch.jit.script
     warnings.simplefilter('ignore', FutureWarning)
     from fastai.data.core import DataLoaders
+    from fastai.callback.core import Callback
+    from fastai.learner import Learner
+    import fastai.callback.progress, fastai.callback.schedule  # noqa: F401  (Learner.no_bar, Learner.fit_one_cycle)
     from fastai.torch_core import TensorImage, TensorBase
     from fasttransform import Pipeline
 from ..core import check_choice, check_range, evaluating, pick_device, model_device
@@ -25,11 +28,12 @@ from ..models import create_model, register_arch
 from ..data.scenes import ATTRIBUTES, Scenes, true_edit, render, sample_scenes, scene_set, vocabulary
 
 # %% auto #0
-__all__ = ['SPECIAL_TOKENS', 'scene_clip', 'TWIN_ATTRS', 'WordTokenizer', 'TextEncoder', 'image_trunk', 'ImageEncoder',
-           'SceneCLIP', 'clip_loss', 'CLIPLoss', 'retrieval_accuracy', 'CaptionData', 'twin_scenes', 'twin_pairs',
-           'scene_captions', 'PairPrep', 'CaptionedImages', 'PairDL', 'pair_dls', 'clip_dls', 'check_clip_interface',
-           'prepare_images', 'encode_images', 'encode_texts', 'attribute_prompts', 'clip_scale', 'zero_shot',
-           'context_prompts', 'zero_shot_table', 'retrieve_captions', 'load_clip']
+__all__ = ['SPECIAL_TOKENS', 'scene_clip', 'TWIN_ATTRS', 'SWAPPABLE', 'WordTokenizer', 'TextEncoder', 'image_trunk',
+           'ImageEncoder', 'SceneCLIP', 'clip_loss', 'CLIPLoss', 'retrieval_accuracy', 'CaptionData', 'twin_scenes',
+           'twin_pairs', 'scene_captions', 'PairPrep', 'CaptionedImages', 'PairDL', 'pair_dls', 'clip_dls',
+           'swap_values', 'HardNegatives', 'AttributeLoss', 'pretrain_trunk', 'check_clip_interface', 'prepare_images',
+           'encode_images', 'encode_texts', 'attribute_prompts', 'clip_scale', 'zero_shot', 'context_prompts',
+           'zero_shot_table', 'retrieve_captions', 'load_clip']
 
 # %% ../../nbs/06_clip.ipynb #210803bc
 SPECIAL_TOKENS = ('<pad>', '<start_of_text>', '<end_of_text>')
@@ -175,23 +179,30 @@ def scene_clip(n_in: int = 3, n_out: int = 64, **kw) -> SceneCLIP:
 scene_clip = register_arch('scene-clip', scene_clip)
 
 # %% ../../nbs/06_clip.ipynb #72fc5b69
-def clip_loss(image_features: Tensor, text_features: Tensor, logit_scale: Tensor | float) -> Tensor:
-    "Symmetric InfoNCE of paired unit features (n, d): the mean of the image→text and text→image cross-entropies."
+def clip_loss(image_features: Tensor,          # unit image features (n, d)
+              text_features: Tensor,           # unit features of their captions (n, d)
+              logit_scale: Tensor | float,     # the scale s of the logits
+              negatives: Tensor | None = None  # unit features (m, d) of captions no image matches; None: none
+             ) -> Tensor:
+    "Symmetric InfoNCE of paired unit features: the mean of the image→text and text→image cross-entropies; each image is also contrasted with the `negatives`."
     if image_features.shape != text_features.shape or image_features.ndim != 2:
         raise ValueError(f"image_features {tuple(image_features.shape)} and text_features {tuple(text_features.shape)} "
                          "must both be (n, d): one row per pair")
-    logits = logit_scale * image_features @ text_features.T
+    if negatives is not None and (negatives.ndim != 2 or negatives.shape[1] != text_features.shape[1]):
+        raise ValueError(f"negatives {tuple(negatives.shape)} must be (m, {text_features.shape[1]}): one row per negative caption")
+    texts = text_features if negatives is None else torch.cat([text_features, negatives])
+    logits = logit_scale * image_features @ texts.T                       # (n, n + m)
     t = torch.arange(len(logits), device=logits.device)
-    return (F.cross_entropy(logits, t) + F.cross_entropy(logits.T, t)) / 2
+    return (F.cross_entropy(logits, t) + F.cross_entropy(logits[:, :len(t)].T, t)) / 2
 
 class CLIPLoss:
-    "`clip_loss` as a fastai loss function of the model's output `(image features, text features, scale)` (the caption ids are not needed)."
+    "`clip_loss` as a fastai loss function of the model's output `(image features, text features, scale)`, and the negatives' features `HardNegatives` appends (the caption ids are not needed)."
     def __call__(self, pred, *yb) -> Tensor: return clip_loss(*pred)
     def __repr__(self): return 'CLIPLoss()'
 
 def retrieval_accuracy(pred, ids: Tensor) -> Tensor:
     "Share of a batch's images whose most similar caption in the batch is theirs (or the same caption, by `ids`)."
-    img, txt, _ = pred
+    img, txt = pred[:2]
     return (ids[(img @ txt.T).argmax(1)] == ids).float().mean()
 
 # %% ../../nbs/06_clip.ipynb #b0dcd663
@@ -331,6 +342,87 @@ def clip_dls(data: str | CaptionData = 'scene-captions',  # a captioned dataset'
     return pair_dls(data.x_train[:n], data.captions_train[:n], tokenizer, data.x_valid, data.captions_valid, bs, data.group,
                     seed=seed, device=device)
 
+# %% ../../nbs/06_clip.ipynb #80107c48
+SWAPPABLE = ('kind', 'colour', 'size', 'background', 'texture')    # attributes whose values are single words
+
+def swap_values(tokens: Tensor,                 # caption token rows (n, L) from `tokenizer`
+                tokenizer: WordTokenizer,       # the tokenizer that made them
+                attrs=('kind',),                # attributes whose words may be swapped (names in `SWAPPABLE`)
+                k: int = 1,                     # negatives per caption
+                generator: torch.Generator | None = None  # draws the words and their new values
+               ) -> Tensor:
+    "`k` hard negative captions per row of `tokens` (n, k, L): each with one word naming a value of `attrs` replaced by another value of the same attribute."
+    attrs = [check_choice('attrs', a, SWAPPABLE) for a in ([attrs] if isinstance(attrs, str) else attrs)]
+    check_range('k', k, 1)
+    values = [torch.tensor([tokenizer.index[v] for v in ATTRIBUTES[a]]) for a in attrs]   # token ids of each value
+    table = nn.utils.rnn.pad_sequence(values, batch_first=True)                            # (attrs, most values)
+    attr_of = torch.full((len(tokenizer),), -1); rank_of = torch.full((len(tokenizer),), -1)
+    for j, v in enumerate(values): attr_of[v], rank_of[v] = j, torch.arange(len(v))
+    tok = tokens.cpu()
+    swappable = attr_of[tok] >= 0
+    if not swappable.any(1).all():
+        bad = (~swappable.any(1)).nonzero().flatten().tolist()[:5]
+        raise ValueError(f"rows {bad} of tokens name no value of {attrs}: a negative needs a word to swap")
+    n = len(tok)
+    rows = torch.arange(n)[:, None].expand(n, k)
+    pos = torch.multinomial(swappable.float(), k, replacement=True, generator=generator)   # (n, k) word positions
+    word = tok[rows, pos]
+    which, sizes = attr_of[word], torch.tensor([len(v) for v in values])[attr_of[word]]
+    shift = 1 + (torch.rand(n, k, generator=generator) * (sizes - 1)).long()              # another value, uniformly
+    out = tok[:, None].repeat(1, k, 1)
+    out[rows, torch.arange(k).expand(n, k), pos] = table[which, (rank_of[word] + shift) % sizes]
+    return out.to(tokens.device)
+
+class HardNegatives(Callback):
+    "Contrast every training image with `k` hard negative captions per caption of the batch (`swap_values` of `attrs`), encoded by the model's text tower."
+    order = 10                                                     # after the model's forward pass, before the loss
+    def __init__(self, attrs=('kind',), k: int = 1, seed: int = 0, tokenizer: WordTokenizer | None = None):
+        self.attrs = [check_choice('attrs', a, SWAPPABLE) for a in ([attrs] if isinstance(attrs, str) else attrs)]
+        self.k, self.seed, self.tokenizer = int(check_range('k', k, 1)), seed, tokenizer
+
+    def before_fit(self):
+        self.gen = torch.Generator().manual_seed(self.seed)
+        self.tok = self.tokenizer or getattr(self.dls, 'tokenizer', None)
+        if self.tok is None: raise ValueError("HardNegatives needs the captions' tokenizer: give tokenizer=, or train on `pair_dls`")
+
+    def after_pred(self):
+        if not self.training: return
+        neg = swap_values(self.xb[1], self.tok, self.attrs, self.k, self.gen).flatten(0, 1)
+        self.learn.pred = (*self.pred, self.learn.model.encode_text(neg, normalize=True))
+
+    def __repr__(self): return f"HardNegatives(attrs={self.attrs}, k={self.k}, seed={self.seed})"
+
+# %% ../../nbs/06_clip.ipynb #cd72ef06
+class AttributeLoss:
+    "Cross-entropy summed over attributes: logits (n, Σ `sizes`) split into one chunk per attribute, targets (n, attributes)."
+    def __init__(self, sizes): self.sizes = [int(check_range('sizes', s, 2)) for s in sizes]
+    def __call__(self, logits: Tensor, y: Tensor) -> Tensor:
+        return sum(F.cross_entropy(c, y[:, j]) for j, c in enumerate(logits.split(self.sizes, 1)))
+    def __repr__(self): return f'AttributeLoss({self.sizes})'
+
+def pretrain_trunk(trunk: nn.Module,   # a CNN trunk (images → maps), trained in place
+                   images: Tensor,     # float images (n, 3, S, S), normalised as the trunk will see them
+                   labels: Tensor,     # class indices (n, attributes)
+                   sizes,              # classes per attribute
+                   epochs: int = 8,    # one-cycle epochs
+                   lr: float = 1e-2,   # peak learning rate
+                   bs: int = 64,       # batch size
+                   valid: float = .1   # share of the images held out
+                  ) -> list[float]:
+    "Train `trunk` in place to read every attribute — a linear head each on its average-pooled map, `AttributeLoss`, fastai's one-cycle — and return the held-out accuracy per attribute."
+    if labels.ndim != 2 or labels.shape != (len(images), len(sizes)):
+        raise ValueError(f"labels {tuple(labels.shape)} must be (n images, attributes) = ({len(images)}, {len(sizes)})")
+    check_range('valid', valid, 0, 1, lo_open=True, hi_open=True)
+    dev = model_device(trunk)
+    with evaluating(trunk), torch.no_grad(): c = trunk(images[:1].to(dev)).shape[1]
+    net = nn.Sequential(trunk, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, sum(sizes))).to(dev)
+    k = len(images) - max(1, int(len(images) * valid))
+    dls = DataLoaders.from_dsets(TensorDataset(images[:k], labels[:k]), TensorDataset(images[k:], labels[k:]), bs=bs, device=dev)
+    learn = Learner(dls, net, loss_func=AttributeLoss(sizes))
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(check_range('epochs', epochs, 1), lr)
+    with evaluating(net), torch.no_grad(): out = net(images[k:].to(dev)).cpu()
+    return [float((c.argmax(1) == labels[k:, j]).float().mean()) for j, c in enumerate(out.split(list(sizes), 1))]
+
 # %% ../../nbs/06_clip.ipynb #fd7f1c84
 def check_clip_interface(model) -> nn.Module:
     "`model` if it has open_clip's interface (callable `encode_image` and `encode_text`); a clear error otherwise."
@@ -420,15 +512,31 @@ def zero_shot(model,           # an image–text model with open_clip's interfac
     if isinstance(prompts, str) or not list(prompts): raise ValueError("prompts must be a non-empty list: one prompt (or a list of prompts) per class")
     return _classify(model, tokenizer, encode_images(model, images, bs), prompts, bs)
 
-def context_prompts(scenes: Scenes, attr: str, seed: int = 0) -> list[list[str]]:
-    "Per value of `attr`, each scene's own caption (template drawn with `seed`) with `attr` set to that value: (n_values, n_scenes)."
-    check_choice('attr', attr, ATTRIBUTES)
-    return [true_edit(scenes, attr, v).captions(seed=seed) for v in ATTRIBUTES[attr]]
+def _edit_where(scenes: Scenes, attr: str, value: str, ok: Tensor) -> Scenes:
+    "A copy of `scenes` with `attr` of the first object set to `value` in the scenes where `ok`, the others unchanged."
+    out, idx = scenes[torch.arange(len(scenes))], ok.nonzero().flatten()
+    if len(idx):
+        part = true_edit(scenes[idx], attr, value)
+        for f in fields(Scenes): getattr(out, f.name)[idx] = getattr(part, f.name)
+    return out
 
-def _in_context(model, tokenizer, feats: Tensor, prompts: list[list[str]], bs: int = 256) -> Tensor:
-    "Index of the best of each image's own candidate captions (`prompts[value][image]`)."
-    t = torch.stack([encode_texts(model, tokenizer, p, bs) for p in prompts], 1)            # (n, values, d)
-    return (feats[:, None] * t).sum(-1).argmax(1)
+def context_prompts(scenes: Scenes, attr: str, seed: int = 0) -> list[list[str | None]]:
+    "Per value of `attr`, each scene's own caption (template drawn with `seed`) with `attr` of its first object set to that value: (n_values, n_scenes); None where another object holds that position."
+    check_choice('attr', attr, ATTRIBUTES)
+    out = []
+    for v, name in enumerate(ATTRIBUTES[attr]):
+        ok = ~(scenes.position[:, 1:] == v).any(1) if attr == 'position' else torch.ones(len(scenes), dtype=torch.bool)
+        caps = _edit_where(scenes, attr, name, ok).captions(seed=seed)
+        out.append([c if k else None for c, k in zip(caps, ok.tolist())])
+    return out
+
+def _in_context(model, tokenizer, feats: Tensor, prompts: list[list[str | None]], bs: int = 256) -> Tensor:
+    "Index of the best of each image's own candidate captions (`prompts[value][image]`; None is no candidate)."
+    scores = torch.full((len(prompts[0]), len(prompts)), -torch.inf)
+    for v, p in enumerate(prompts):
+        idx = [i for i, c in enumerate(p) if c is not None]
+        if idx: scores[idx, v] = (feats[idx] * encode_texts(model, tokenizer, [p[i] for i in idx], bs)).sum(-1)
+    return scores.argmax(1)
 
 def zero_shot_table(model,                 # an image–text model with open_clip's interface
                     tokenizer,             # texts → token ids, for `model`
@@ -436,13 +544,14 @@ def zero_shot_table(model,                 # an image–text model with open_cli
                     n: int = 1000,         # held-out one-object scenes
                     seed: int = 123,       # seeds the scenes and caption templates
                     n_prompts: int = 16,   # prompts per class for `accuracy`
-                    n_context: int = 300,  # scenes scored in context; 0: skip
+                    n_context: int = 300,  # scenes scored in context, alone and beside a second object; 0: skip
                     bs: int = 256          # images or texts encoded at a time
                    ) -> pd.DataFrame:
-    "Per attribute, top-1 accuracy on `n` held-out one-object scenes: zero-shot with 1 and `n_prompts` prompts, in context (the first `n_context`), chance."
+    "Per attribute, top-1 accuracy on `n` held-out one-object scenes: zero-shot with 1 and `n_prompts` prompts, in context (the first `n_context`), in context on `n_context` two-object scenes (of the first object), chance."
     attrs = [check_choice('attrs', a, ATTRIBUTES) for a in ([attrs] if isinstance(attrs, str) else attrs)]
     s = scene_set(n, seed, 1)
     feats = encode_images(model, s.images, bs)
+    if n_context: s2 = scene_set(min(n_context, n), seed, 2); feats2 = encode_images(model, s2.images, bs)
     rows = []
     for a in attrs:
         y = s.scenes.labels(a)
@@ -452,6 +561,8 @@ def zero_shot_table(model,                 # an image–text model with open_cli
             k = min(n_context, n)
             pred = _in_context(model, tokenizer, feats[:k], context_prompts(s.scenes[:k], a, seed), bs)
             row['in_context'] = float((pred == y[:k]).float().mean())
+            pred = _in_context(model, tokenizer, feats2, context_prompts(s2.scenes, a, seed), bs)
+            row['in_context_2'] = float((pred == s2.scenes.labels(a)).float().mean())
         rows.append(dict(**row, chance=float(torch.bincount(y).max()) / n))
     return pd.DataFrame(rows)
 

@@ -27,7 +27,7 @@ def text_diffusion_data(state, context_length: int = 32):
                             data.x_valid, data.captions_valid, state.recipe.bs)
 
 @register_step
-def text_diffusion_model(state, clip: str = 'scenes-clip'):
+def text_diffusion_model(state, clip: str = 'scenes-clip-twins'):
     "A fresh `TextDDPM` (the recipe's arch) whose frozen text encoder is zoo image–text model `clip`'s."
     state.model = create_model(state.recipe.arch, state.dls.n_in, state.dls.c, **state.recipe.arch_kw)
     state.clip = load_clip(clip)[0]
@@ -76,11 +76,11 @@ SCENES_DIFFUSION_RECIPE = register_recipe(Recipe(
     description='a caption-conditional DDPM (UNet 16–32–64, cross-attention to SceneCLIP token states) on 20,000 captioned scenes'))
 def text_ddpm_check(name: str = 'scenes-diffusion') -> dict:
     "Reload zoo caption model `name` and score fresh samples with `text_diffusion_evaluate` again: `{'recorded', 'measured'}`."
-    state = State(model=load_text_ddpm(name, train=False), clip=load_clip('scenes-clip')[0], learn=None)
+    state = State(model=load_text_ddpm(name, train=False), clip=load_clip('scenes-clip-twins')[0], learn=None)
     return dict(recorded=zoo_record(name)['accuracy'], measured=text_diffusion_evaluate.fn(state)['accuracy'])
 
 register_zoo('scenes-diffusion', SCENES_DIFFUSION_RECIPE, check=text_ddpm_check,
-             description='caption-conditional DDPM at 32×32 on 20,000 captioned 1–2-object scenes, frozen scenes-clip text encoder; 10 epochs')
+             description='caption-conditional DDPM at 32×32 on 20,000 captioned 1–2-object scenes, frozen scenes-clip-twins text encoder; 10 epochs')
 
 def load_text_ddpm(name: str = 'scenes-diffusion', train: bool = True, device=None) -> TextDDPM:
     "Zoo caption-conditional model `name` in eval mode (trained and cached first if needed and `train`)."

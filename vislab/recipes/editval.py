@@ -10,7 +10,7 @@ from ..data.core import load_data
 from ..models import create_model
 from ..lab.core import Recipe, State, register_recipe, register_step
 from ..lab.zoo import load as load_zoo, register_zoo, record as zoo_record
-from ..multimodal.clip import WordTokenizer
+from ..multimodal.clip import WordTokenizer, load_clip
 from ..generate.diffusion import caption_dls
 from ..generate.edit import IMAGE_GUIDANCE, edit
 from ..generate.editsets import edit_set
@@ -44,12 +44,13 @@ def instruct_evaluate(
     guidance: float = 3., # the CFG (text) scale
     image_guidance: float = IMAGE_GUIDANCE, # the pull toward the source image
     seed: int = 0, # noise seed
+    clip: str = 'scenes-clip-twins', # the judge's image–text model (zoo name): the one `scenes-ip2p`'s record was judged with
 ):
     "Edit the validation items by instruction and judge them: mean `fidelity` (also the zoo's `accuracy`) and `preservation`, their ground truth (`pixel_truth`), and the mean squared error to the true edit."
     va = state.valid_edits
     out = edit(state.model, va.images, None, va.instructions, seed, 'instruct', steps=steps, guidance=guidance,
                image_guidance=image_guidance, pbar=False)
-    s = Judge()(va, out).join(pixel_truth(va, out))
+    s = Judge(*load_clip(clip))(va, out).join(pixel_truth(va, out))
     res = {k: float(s[k].mean()) for k in ('fidelity', 'preservation', 'gt_fidelity', 'gt_preservation')}
     res.update(accuracy=res['fidelity'], mse=float(((out.float() - va.true.float()) / 255).pow(2).mean()))
     if getattr(state, 'learn', None) is not None:
@@ -95,14 +96,17 @@ def editval_benchmark(
     model='scenes-diffusion', # zoo name of the caption model, or the model
     instruct='scenes-ip2p', # zoo name of the instruction editor, or the model
 ):
-    "Every editor (`run_editors`; zoo models, or the models themselves) on a fresh benchmark set `edit_set(n_per_type, seed)`, judged and checked against the truth (`score_editors`): flat metrics per method and edit type, seconds per edit, the judge's rank correlations with the truth on the editors' edits ('judge.…') and on the probes of `judge_candidates` ('probes.…')."
+    "Every editor (`run_editors`; zoo models, or the models themselves) on a fresh benchmark set `edit_set(n_per_type, seed)`, judged and checked against the truth (`score_editors`): flat metrics per method and edit type, seconds per edit, the judge's rank correlations with the truth on the editors' edits ('judge.…') and on the probes of `judge_candidates` ('probes.…'), and the same for the judge that reads kind with the image–text model ('judge_clip.…', 'probes_clip.…')."
     es = edit_set(n_per_type, state.seed)
     model = load_text_ddpm(model) if isinstance(model, str) else model
     instruct = load_zoo(instruct) if isinstance(instruct, str) else instruct
     outs = run_editors(es, model, instruct, state.seed, steps, guidance, image_guidance, inner)
-    judge = Judge()
+    judge, by_clip = Judge(), Judge(kind_by='clip')
+    edits = lambda scored: scored[~scored.method.isin(REFERENCES)]
     return (_flat(score_editors(judge, es, outs), {m: s for m, (_, _, s) in outs.items()})
-            | _rhos('probes', judge_candidates(judge, es, state.seed)))
+            | _rhos('judge_clip', edits(score_editors(by_clip, es, outs)))
+            | _rhos('probes', judge_candidates(judge, es, state.seed))
+            | _rhos('probes_clip', judge_candidates(by_clip, es, state.seed)))
 
 EDITVAL_RECIPE = register_recipe(Recipe(
     'editval', dataset='scene-edits', arch='scene-ip2p', steps=('editval_benchmark',),
