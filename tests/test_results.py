@@ -32,4 +32,4 @@ def test_shipped_zoo_model_matches_its_record(name):
         try: zoo.zoo_dls(name)
         except FileNotFoundError: pytest.skip('CIFAR-10 is not available here (set VISLAB_DATA)')
     c = zoo.check(name)
-    assert abs(c['measured'] - c['recorded']) < 1e-6, c
+    assert abs(c['measured'] - c['recorded']) < 1e-4, c   # float32 kernels differ a little across CPUs (sampling models)
