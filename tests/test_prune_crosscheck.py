@@ -83,3 +83,53 @@ def test_blocked_groups_and_the_rest_prunes_exactly(arch):
     plan = {g.name: torch.randperm(g.size, generator=gen)[:max(1, g.size // 2)] for g in graph.prunable}
     zeroed = zero_channels(dependency_graph(copy.deepcopy(model), x), plan)
     with torch.no_grad(): torch.testing.assert_close(prune_channels(graph, plan)(x), zeroed(x), atol=1e-4, rtol=1e-4)
+
+# transformers and ConvNeXts (vislab.compress.transformers): LayerNorm groups, attention heads, layer scales, tokens
+from vislab.compress.graph import _rows
+from vislab.compress.transformers import removal_reference
+
+TRANSFORMERS = {
+    'timm-vit_tiny_patch16_224': lambda: (timm.create_model('vit_tiny_patch16_224', img_size=32), torch.randn(2, 3, 32, 32)),
+    'timm-deit_tiny_patch16_224': lambda: (timm.create_model('deit_tiny_patch16_224', img_size=32), torch.randn(2, 3, 32, 32)),
+    'timm-convnext_atto': lambda: (timm.create_model('convnext_atto'), torch.randn(2, 3, 64, 64)),
+    'torchvision-convnext_tiny': lambda: (torchvision.models.convnext_tiny(), torch.randn(2, 3, 64, 64)),
+}
+
+def _randomize_all(model, seed=0):
+    "Random biases, norm scales/shifts, layer scales, class tokens and position embeddings; eval mode."
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if p.ndim == 1 or n.endswith(('gamma', 'layer_scale', 'cls_token', 'pos_embed')): p.copy_(torch.randn(p.shape, generator=g))
+    return model.eval()
+
+@pytest.mark.filterwarnings('ignore:Unwrapped parameters')
+@pytest.mark.parametrize('arch', TRANSFORMERS)
+def test_transformer_surgery_matches_torch_pruning(arch):
+    torch.manual_seed(0)
+    model, x = TRANSFORMERS[arch]()
+    model = _randomize_all(model)
+    theirs, ref = copy.deepcopy(model), copy.deepcopy(model)
+    graph = dependency_graph(model, x)
+    assert len(graph.prunable) == len(graph) - 1                 # all but the classifier's outputs
+    DG = tp.DependencyGraph().build_dependency(theirs, example_inputs=x)
+    gen, plan = torch.Generator().manual_seed(1), {}
+    for g in graph.prunable:                                     # a random third of each group's units (heads: whole heads)
+        n = g.size // g.unit
+        perm = torch.randperm(n, generator=gen)
+        plan[g.name] = (perm[n // 3:, None] * g.unit + torch.arange(g.unit)).flatten()
+        drop = (perm[:n // 3, None] * g.unit + torch.arange(g.unit)).flatten()
+        layer = theirs.get_submodule(g.name)
+        copies = next(a for m, r, a in g.members if r == 'out' and m == g.name)
+        fn = tp.prune_conv_out_channels if isinstance(layer, torch.nn.Conv2d) else tp.prune_linear_out_channels
+        if len(drop): DG.get_pruning_group(layer, fn, idxs=_rows(layer, 'out', copies, drop).tolist()).prune()
+    for m in theirs.modules():
+        if isinstance(m, timm.layers.Attention): m.attn_dim = m.qkv.out_features // 3; m.num_heads = m.attn_dim // m.head_dim
+    prune_channels(graph, plan)
+    a, b = model.state_dict(), theirs.state_dict()
+    assert a.keys() == b.keys()
+    for k in a: torch.testing.assert_close(a[k], b[k], msg=k)
+    with torch.no_grad():
+        out = model(x)
+        torch.testing.assert_close(out, theirs(x))
+        with removal_reference(dependency_graph(ref, x), plan) as r: torch.testing.assert_close(out, r(x), atol=1e-4, rtol=1e-4)

@@ -2,12 +2,14 @@
 
 # %% auto #0
 from __future__ import annotations
-__all__ = ['Group', 'DepGraph', 'dependency_graph', 'prune_channels_log', 'prune_channels', 'zero_channels', 'channel_config', 'save_pruned', 'load_pruned', 'keep_outputs']
+__all__ = ['LAYER_RULES', 'PASS_FUNCTIONS', 'Group', 'DepGraph', 'LayerRule', 'register_layer', 'layer_rule', 'dependency_graph', 'prune_channels_log', 'prune_channels', 'zero_channels', 'channel_config', 'save_pruned', 'load_pruned', 'keep_outputs']
 
 # %% ../../nbs/13_prune.ipynb #2ba3cb57
-import json, math
+import importlib, json, math, warnings
+from collections import namedtuple
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 import torch
 import torch.fx as fx
 from torch import nn, Tensor
@@ -18,18 +20,34 @@ from ..core import evaluating, write_atomic
 # %% ../../nbs/13_prune.ipynb #5db4c7a9
 @dataclass(eq=False)
 class Group:
-    "Channels removed together: outputs of `producers`, normalised by `norms`, read by `consumers` (name, features per channel)."
+    "Channels removed together: every layer or parameter holding them, by role (`members`), and why they cannot go (`blocked`)."
     name: str                                                    # the first producer's name
-    producers: list = field(default_factory=list)               # convs / linears making these channels (weight dim 0)
-    consumers: list = field(default_factory=list)               # (layer, features per channel) reading them (weight dim 1)
-    norms: list = field(default_factory=list)                   # batch norms over these channels
-    depthwise: list = field(default_factory=list)               # depthwise convs: one filter per channel
+    members: list = field(default_factory=list)                 # (layer or parameter name, role, arg), in graph order
     gates: list = field(default_factory=list)                   # layers whose outputs, zeroed, remove the channels
     blocked: list = field(default_factory=list)                 # why the group cannot be pruned (empty: it can)
     module: nn.Module | None = field(default=None, repr=False)  # the first producer, for the live size
+    unit: int = 1                                               # channels kept or removed together (a head, a norm's group)
+    unit_of: str = ''                                           # what a unit is, for messages
+    stats: list = field(default_factory=list)                   # norms whose statistics span the channels
+    gate_at: dict = field(default_factory=dict, repr=False)     # gate layer → (channel axis, copies) of its output
 
+    def _role(self, role: str) -> list: return [n for n, r, _ in self.members if r == role]
     @property
-    def size(self) -> int: return self.module.weight.shape[0]
+    def producers(self) -> list: return self._role('out')        # layers making the channels (weight dim 0)
+    @property
+    def consumers(self) -> list: return [(n, a) for n, r, a in self.members if r == 'in']   # (layer, features per channel)
+    @property
+    def norms(self) -> list: return self._role('norm')           # batch, layer and group norms over the channels
+    @property
+    def depthwise(self) -> list: return self._role('depthwise')  # depthwise convs: one filter per channel
+    @property
+    def params(self) -> list: return [(n, a) for n, r, a in self.members if r == 'param']  # (parameter, its channel dim)
+    @property
+    def heads(self) -> list: return self._role('heads')          # attention layers whose heads these channels are
+    @property
+    def size(self) -> int:
+        copies = next(a for n, r, a in self.members if r == 'out' and n == self.name)
+        return self.module.weight.shape[0] // copies
     @property
     def prunable(self) -> bool: return not self.blocked
 
@@ -50,27 +68,61 @@ class DepGraph:
                 + (f" — blocked by {', '.join(g.blocked)}" if g.blocked else '') for g in self]
         return f"DepGraph of {type(self.model).__name__}, {len(self.prunable)} of {len(self)} groups prunable:\n  " + "\n  ".join(rows)
 
+# %% ../../nbs/13_prune.ipynb #a7e1c0d2
+@dataclass
+class LayerRule:
+    "A layer type's entry in the table: how channels flow through it (`visit`), how it loses them (`prune`, by role), its shape."
+    visit: Callable                                # (walk, fx node, module, input value) → the output's value, or None
+    prune: dict = field(default_factory=dict)      # role → fn(module, indices kept along that role's dimension, log)
+    attrs: tuple = ()                              # the shape attributes `channel_config` saves
+    kept: Callable | None = None                   # (module, input, kept-channel mask) → its output with statistics over the kept
+    covers: Callable | None = None                 # (module, registered class) → does the entry serve this subclass too?
+
+LAYER_RULES: dict[type, LayerRule] = {}
+
+def register_layer(cls: type,                      # the layer class (its subclasses too, where `rule.covers` says so)
+                   rule: LayerRule,                # how the class carries and loses channels
+                  ) -> LayerRule:
+    "Enter `rule` in the table for layers of class `cls`, with a warning when it replaces another entry."
+    old = LAYER_RULES.get(cls, rule)                           # (the same rule defined again, as in a re-run cell, is silent)
+    if old is not rule and old.visit.__qualname__ != rule.visit.__qualname__:
+        warnings.warn(f"register_layer: replacing the rule for {cls.__qualname__}")
+    LAYER_RULES[cls] = rule
+    return rule
+
+def _same_forward(m: nn.Module, cls: type) -> bool: return type(m).forward is cls.forward
+
+def layer_rule(m: nn.Module) -> LayerRule | None:
+    "The table's entry for `m`: its class's, else its nearest registered base class's if that entry covers it (default: same `forward`)."
+    for cls in type(m).__mro__:
+        if cls in LAYER_RULES:
+            r = LAYER_RULES[cls]
+            return r if cls is type(m) or (r.covers or _same_forward)(m, cls) else None
+    return None
+
 # %% ../../nbs/13_prune.ipynb #e34c4240
-_PASS_MODULES = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Hardswish, nn.ELU, nn.Mish, nn.Identity,
-                 nn.Dropout, nn.Dropout2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
-_PASS_FUNCS = {'relu', 'relu_', 'relu6', 'leaky_relu', 'gelu', 'silu', 'hardswish', 'elu', 'mish', 'dropout',
-               'max_pool2d', '_max_pool2d', 'avg_pool2d', 'adaptive_avg_pool2d', 'adaptive_max_pool2d',
-               '_adaptive_max_pool2d', 'contiguous'}
+PASS_FUNCTIONS = {'relu', 'relu_', 'relu6', 'leaky_relu', 'gelu', 'silu', 'hardswish', 'elu', 'mish', 'dropout',
+                  'max_pool2d', '_max_pool2d', 'avg_pool2d', 'adaptive_avg_pool2d', 'adaptive_max_pool2d',
+                  '_adaptive_max_pool2d', 'contiguous'}
 _JOINS, _SCALES, _REDUCES = {'add', 'add_', 'iadd'}, {'mul', 'mul_', 'imul'}, {'mean', 'sum', 'amax'}
 _FLATTENS, _META = {'flatten', 'view', 'reshape'}, {'getattr', 'size', 'dim'}
+_PERMUTES, _PARAM_OPS = {'permute', 'transpose', 'swapaxes'}, {'reshape', 'view', 'expand', 'to', 'type_as', 'contiguous', 'clone'}
+_V = namedtuple('_V', 'space per axis')           # a tensor's channel space, features per channel, and channel axis
 
 def _shape(node) -> tuple | None:
     tm = node.meta.get('tensor_meta')
     return tuple(tm.shape) if hasattr(tm, 'shape') else None
 
 def _op_name(node) -> str: return node.target if isinstance(node.target, str) else getattr(node.target, '__name__', str(node.target))
+def _dim(d: int, ndim: int) -> int: return d + ndim if d < 0 else d
+def _arg(node, i: int, key: str, default=None): return node.args[i] if len(node.args) > i else node.kwargs.get(key, default)
 
 class _Spaces:
     "Union–find over channel spaces; each root carries its group's lists."
     def __init__(self): self.parent, self.info = [], []
     def new(self, size: int, why: str | None = None) -> int:
         self.parent.append(len(self.parent))
-        self.info.append(dict(size=size, producers=[], consumers=[], norms=[], depthwise=[], cands=[], blocked=[]))
+        self.info.append(dict(size=size, members=[], cands=[], blocked=[], units=[], unit_of=[], stats=[], nogate=[]))
         if why: self.info[-1]['blocked'].append(why)
         return len(self.parent) - 1
     def find(self, i: int) -> int:
@@ -85,12 +137,47 @@ class _Spaces:
         return i
     def add(self, i: int, key: str, item): self.info[self.find(i)][key].append(item)
 
+# %% ../../nbs/13_prune.ipynb #b3f2d9e1
+class _Walk:
+    "One pass over a traced model: the channel spaces, each node's value (`_V`), the parameters met, the layers seen."
+    def __init__(self, gm: fx.GraphModule):
+        self.gm, self.mods, self.sp, self.val, self.params, self.seen = gm, dict(gm.named_modules()), _Spaces(), {}, {}, set()
+    def new(self, size: int, axis: int = 1, why: str | None = None) -> _V: return _V(self.sp.new(size, why), 1, axis)
+    def info(self, v: _V) -> dict: return self.sp.info[self.sp.find(v.space)]
+    def add(self, v: _V, role: str, name: str, arg=None): self.info(v)['members'].append((name, role, arg))
+    def block(self, v: _V, why: str): self.info(v)['blocked'].append(why)
+    def cand(self, v: _V, name: str, node, axis: int, copies: int = 1): self.info(v)['cands'].append((name, node, axis, copies))
+    def norm(self, v: _V, name: str, stats: bool):
+        "Layer `name` normalises channels `v` (its statistics span them when `stats`)."
+        self.add(v, 'norm', name)
+        if stats: self.info(v)['stats'].append(name)
+    def unit(self, v: _V, k: int, why: str):
+        "Channels `v` can only go in whole units of `k` consecutive channels (`why` says what a unit is)."
+        self.info(v)['units'].append(k); self.info(v)['unit_of'].append(why)
+
+    def refuse(self, node, m: nn.Module, x: _V | None, axis: int | None = 1, per: bool = True) -> str | None:
+        "Why layer `m` cannot share its input's channels (called twice, untraced input, after a reshape, wrong axis) — or None."
+        name, described = node.target, f"{type(m).__name__} {node.target!r}"
+        if name in self.seen: why = f"{described}, called twice"
+        elif x is None: why = f"{described}, whose input is not traced"
+        elif per and x.per != 1: why = f"{described} after a reshape"
+        elif axis is not None and x.axis != _dim(axis, len(_shape(node.args[0]))):
+            why = f"{described} with its channels on axis {x.axis}"
+        else: why = None
+        self.seen.add(name)
+        if why and x is not None: self.block(x, why)
+        return why
+
+    def out_blocked(self, node, why: str, axis: int = 1) -> _V:
+        "A new, blocked space for the output of `node` (a layer that refused its input)."
+        shp = _shape(node); axis = _dim(axis, len(shp))
+        return self.new(shp[axis], axis, why)
+
 # %% ../../nbs/13_prune.ipynb #0d3ef658
 class _Tracer(fx.Tracer):
-    "torch.fx's tracer, also keeping whole a batch norm subclass that adds only pass-through layers (timm's `BatchNormAct2d`)."
+    "torch.fx's tracer, keeping whole every layer the table has an entry for (a batch norm with pass-through parts too)."
     def is_leaf_module(self, m: nn.Module, name: str) -> bool:
-        return (isinstance(m, _BatchNorm) and all(isinstance(c, _PASS_MODULES) for c in m.modules() if c is not m)
-                or super().is_leaf_module(m, name))
+        return layer_rule(m) is not None or super().is_leaf_module(m, name)
 
 def _trace(model: nn.Module, x: Tensor) -> fx.GraphModule:
     "A torch.fx trace of `model` with every node's output shape, from one eval-mode, no-grad pass on `x`."
@@ -101,100 +188,236 @@ def _trace(model: nn.Module, x: Tensor) -> fx.GraphModule:
     with evaluating(model), torch.no_grad(): ShapeProp(gm).propagate(x)
     return gm
 
-def _visit_module(sp, val, node, m, seen):
-    "Channel rules for a `call_module` node; returns the output's (space, features per channel) or None."
-    name, x = node.target, val.get(node.args[0]) if node.args else None
-    described = f"{type(m).__name__} {name!r}"
-    if isinstance(m, (nn.Conv2d, nn.Linear, _BatchNorm)):
-        if name in seen: why = f"{described}, called twice"
-        elif x is None: why = f"{described}, whose input is not traced"
-        elif x[1] != 1 and not isinstance(m, nn.Linear): why = f"{described} after a reshape"
-        else: why = None
-        seen.add(name)
-        if why:
-            if x is not None: sp.add(x[0], 'blocked', why)
-            return (sp.new(_shape(node)[1], why), 1)
-    if isinstance(m, nn.Conv2d):
-        if m.groups == 1:
-            sp.add(x[0], 'consumers', (name, 1))
-            out = sp.new(m.out_channels); sp.add(out, 'producers', name); sp.add(out, 'cands', (name, node))
-            return (out, 1)
-        if m.groups == m.in_channels == m.out_channels:
-            sp.add(x[0], 'depthwise', name); sp.add(x[0], 'cands', (name, node))
-            return x
-        why = f"grouped Conv2d {name!r} (groups={m.groups})"
-        sp.add(x[0], 'blocked', why)
-        return (sp.new(m.out_channels, why), 1)
-    if isinstance(m, _BatchNorm):
-        sp.add(x[0], 'norms', name); sp.add(x[0], 'cands', (name, node))
+def _narrow(m: nn.Module, attr: str, dim: int, idx: Tensor, log: list):
+    "Replace `m.attr` by its slices `idx` along `dim` (a new Parameter for a parameter); note the change in `log`."
+    t = getattr(m, attr, None)
+    if t is None: return
+    new = t.detach().index_select(dim, idx.to(t.device)).clone()
+    if isinstance(t, nn.Parameter):
+        new = nn.Parameter(new, requires_grad=t.requires_grad)
+        log.append((t, new, dim, idx))
+    setattr(m, attr, new)
+
+def _conv_visit(w: _Walk, node, m: nn.Conv2d, x: _V | None) -> _V:
+    if why := w.refuse(node, m, x): return w.out_blocked(node, why)
+    if m.groups == 1:
+        w.add(x, 'in', node.target, 1)
+        out = w.new(m.out_channels); w.add(out, 'out', node.target, 1); w.cand(out, node.target, node, 1)
+        return out
+    if m.groups == m.in_channels == m.out_channels:
+        w.add(x, 'depthwise', node.target); w.cand(x, node.target, node, 1)
         return x
-    if isinstance(m, nn.Linear):
-        shp = _shape(node.args[0])
-        if len(shp) != 2 or m.in_features != sp.info[sp.find(x[0])]['size'] * x[1]:
-            sp.add(x[0], 'blocked', f"{described} on a {len(shp)}-d input")
-        else: sp.add(x[0], 'consumers', (name, x[1]))
-        out = sp.new(m.out_features); sp.add(out, 'producers', name); sp.add(out, 'cands', (name, node))
-        return (out, 1)
-    if isinstance(m, _PASS_MODULES): return x
-    if isinstance(m, nn.Flatten): return _flatten(sp, node, x, described)
-    return _block(sp, val, node, described)
+    why = f"grouped Conv2d {node.target!r} (groups={m.groups})"
+    w.block(x, why)
+    return w.out_blocked(node, why)
 
-def _flatten(sp, node, x, described):
-    "N×C×H×W → N×(C·H·W): each channel becomes H·W consecutive features; anything else blocks."
+def _conv_out(m, idx, log):
+    for a in ('weight', 'bias'): _narrow(m, a, 0, idx, log)
+    m.out_channels = len(idx)
+def _conv_depthwise(m, idx, log): _conv_out(m, idx, log); m.in_channels = m.groups = len(idx)
+def _conv_in(m, idx, log): _narrow(m, 'weight', 1, idx, log); m.in_channels = len(idx)
+
+def _linear_visit(w: _Walk, node, m: nn.Linear, x: _V | None) -> _V:
+    if why := w.refuse(node, m, x, axis=None, per=False): return w.out_blocked(node, why, -1)
+    shp = _shape(node.args[0])
+    if x.axis != len(shp) - 1 or m.in_features != w.info(x)['size'] * x.per:
+        w.block(x, f"Linear {node.target!r} on a {len(shp)}-d input" + (f" with its channels on axis {x.axis}" if len(shp) > 2 else ''))
+    else: w.add(x, 'in', node.target, x.per)
+    out = w.new(m.out_features, len(shp) - 1); w.add(out, 'out', node.target, 1); w.cand(out, node.target, node, len(shp) - 1)
+    return out
+
+def _linear_out(m, idx, log):
+    for a in ('weight', 'bias'): _narrow(m, a, 0, idx, log)
+    m.out_features = len(idx)
+def _linear_in(m, idx, log): _narrow(m, 'weight', 1, idx, log); m.in_features = len(idx)
+
+def _bn_visit(w: _Walk, node, m: _BatchNorm, x: _V | None) -> _V:
+    if why := w.refuse(node, m, x): return w.out_blocked(node, why)
+    w.norm(x, node.target, stats=False); w.cand(x, node.target, node, 1)
+    return x
+
+def _bn_norm(m, idx, log):
+    for a in ('weight', 'bias', 'running_mean', 'running_var'): _narrow(m, a, 0, idx, log)
+    m.num_features = len(idx)
+
+def _pass_visit(w, node, m, x): return x
+def _flatten_visit(w, node, m: nn.Flatten, x): return _flatten(w, node, x, f"{type(m).__name__} {node.target!r}", m.start_dim, m.end_dim)
+
+register_layer(nn.Conv2d, LayerRule(_conv_visit, dict(out=_conv_out, depthwise=_conv_depthwise, **{'in': _conv_in}),
+                                    ('in_channels', 'out_channels', 'groups')))
+register_layer(nn.Linear, LayerRule(_linear_visit, dict(out=_linear_out, **{'in': _linear_in}), ('in_features', 'out_features')))
+register_layer(_BatchNorm, LayerRule(_bn_visit, dict(norm=_bn_norm), ('num_features',),     # timm's BatchNormAct2d too
+                                     covers=lambda m, c: all(layer_rule(s) is _PASS for s in m.modules() if s is not m)))
+_PASS = LayerRule(_pass_visit)
+for _c in (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Hardswish, nn.ELU, nn.Mish, nn.Identity,
+           nn.Dropout, nn.Dropout2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d): register_layer(_c, _PASS)
+register_layer(nn.Flatten, LayerRule(_flatten_visit))
+
+# %% ../../nbs/13_prune.ipynb #c4d8e2f0
+def _flatten(w: _Walk, node, x: _V | None, described: str, start: int = 0, end: int = -1) -> _V | None:
+    "Merging dims `start`…`end`: a channel axis before or after moves; at `start`, each channel becomes that many features."
+    shp = _shape(node.args[0])
+    if x is None or not shp: return _block(w, node, described)
+    s, e = _dim(start, len(shp)), _dim(end, len(shp))
+    if x.axis < s: return x
+    if x.axis > e: return x._replace(axis=x.axis - (e - s))
+    if x.axis == s: return x._replace(per=x.per * math.prod(shp[s + 1:e + 1]))
+    return _block(w, node, described)
+
+def _reshape(w: _Walk, node, x: _V, described: str) -> _V | None:
+    "`view`/`reshape` to N×(everything else) is a flatten from dim 1; anything else blocks."
     shp, out = _shape(node.args[0]), _shape(node)
-    if x is not None and shp and out and len(shp) >= 2 and out == (shp[0], math.prod(shp[1:])):
-        return (x[0], x[1] * math.prod(shp[2:]))
-    return _block(sp, {node.args[0]: x} if x else {}, node, described)
+    if shp and out and len(shp) >= 2 and out == (shp[0], math.prod(shp[1:])): return _flatten(w, node, x, described, 1, -1)
+    return _block(w, node, described)
 
-def _block(sp, val, node, why):
+def _permute(w: _Walk, node, x: _V, name: str, described: str) -> _V | None:
+    "Moving dims (`permute`, `transpose`) moves the channel axis with them."
+    nd = len(_shape(node.args[0]))
+    rest = [a for a in node.args[1:]] or list(node.kwargs.values())
+    if name == 'permute':
+        dims = list(rest[0]) if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else list(rest)
+        if len(dims) != nd or not all(isinstance(d, int) for d in dims): return _block(w, node, described)
+        return x._replace(axis=[_dim(d, nd) for d in dims].index(x.axis))
+    if len(rest) != 2 or not all(isinstance(d, int) for d in rest): return _block(w, node, described)
+    a, b = (_dim(d, nd) for d in rest)
+    return x._replace(axis=b if x.axis == a else a if x.axis == b else x.axis)
+
+def _index(w: _Walk, node, x: _V, described: str) -> _V | None:
+    "`x[...]` with ints, slices, `None` and `...` that leave the channel axis whole moves it; indexing channels blocks."
+    nd, idx = len(_shape(node.args[0])), node.args[1]
+    idx = list(idx) if isinstance(idx, tuple) else [idx]
+    if not all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in idx): return _block(w, node, described)
+    if Ellipsis in idx:
+        k = idx.index(Ellipsis)
+        idx[k:k + 1] = [slice(None)] * (nd - sum(i is not None and i is not Ellipsis for i in idx))
+    d_in = d_out = 0
+    for i in idx:
+        if i is None: d_out += 1; continue
+        if d_in == x.axis:
+            if not (isinstance(i, slice) and i.start in (None, 0) and i.stop is None and i.step in (None, 1)):
+                return _block(w, node, described)
+            return x._replace(axis=d_out)
+        d_in += 1; d_out += not isinstance(i, int)
+    return x._replace(axis=d_out + x.axis - d_in)
+
+def _reduce(w: _Walk, node, x: _V, described: str) -> _V | None:
+    "A mean, sum or max over dims other than the channel axis keeps the channels (the axis moves unless `keepdim`)."
+    nd, dims, keep = len(_shape(node.args[0])), _arg(node, 1, 'dim'), _arg(node, 2, 'keepdim', False)
+    if dims is None: return _block(w, node, described)
+    dims = {_dim(d, nd) for d in (dims if isinstance(dims, (tuple, list)) else (dims,))}
+    if x.axis in dims or not all(isinstance(d, int) for d in dims): return _block(w, node, described)
+    return x if keep else x._replace(axis=x.axis - sum(d < x.axis for d in dims))
+
+def _block(w: _Walk, node, why: str) -> _V | None:
     "Block every channel space `node` reads; its output (if a tensor) starts a blocked space."
     for a in node.all_input_nodes:
-        if a in val: sp.add(val[a][0], 'blocked', why)
+        if a in w.val: w.block(w.val[a], why)
     shp = _shape(node)
-    return (sp.new(shp[1], why), 1) if shp and len(shp) >= 2 else None
+    return w.new(shp[1], 1, why) if shp and len(shp) >= 2 else None
 
 # %% ../../nbs/13_prune.ipynb #7c89d0dc
-def _visit(sp, val, node, mods, seen):
-    "Channel rules for one fx node; returns the output's (space, features per channel) or None."
+def _param_member(w: _Walk, node, x: _V, xnode, p, additive: bool) -> _V | None:
+    "Parameter `p` (a get_attr node, maybe reshaped) combined with channels `x`: a member of the group along its channel dim."
+    name, orig, reshaped = w.params[p]
+    cur, nd, size = _shape(p), len(_shape(xnode)), w.info(x)['size'] * x.per
+    pos = len(cur) - (nd - x.axis)                              # the parameter's dim facing the channel axis
+    if pos < 0 or cur[pos] == 1: return x                       # the same value for every channel
+    if reshaped: dims = [d for d, s in enumerate(orig) if s == size] if math.prod(orig) == size else []
+    else: dims = [d] if (d := len(orig) - (len(cur) - pos)) >= 0 and orig[d] == size else []
+    if cur[pos] != size or x.per != 1 or len(dims) != 1 or name in w.seen:
+        why = f"parameter {name!r} used directly" + (" twice" if name in w.seen else '')
+        return _block(w, node, why)
+    w.seen.add(name); w.add(x, 'param', name, dims[0])
+    if additive: w.info(x)['nogate'].append(f"parameter {name!r} is added to them")
+    return x
+
+def _join(w: _Walk, node, name: str, described: str) -> _V | None:
+    "An addition or multiplication of two channel tensors joins their spaces; with a parameter it joins the group; by a constant (×) passes."
+    tensors = [a for a in node.args if isinstance(a, fx.Node)]
+    ins, prm = [a for a in tensors if a in w.val], [a for a in tensors if a in w.params]
+    nd = lambda a: len(_shape(a))
+    if len(tensors) == 2 and len(ins) == 2:
+        (a, b), (va, vb) = ins, (w.val[ins[0]], w.val[ins[1]])
+        if va.per == vb.per and nd(a) - va.axis == nd(b) - vb.axis and _shape(a)[va.axis] == _shape(b)[vb.axis]:
+            return _V(w.sp.union(va.space, vb.space), va.per, len(_shape(node)) - (nd(a) - va.axis))
+    if len(tensors) == 2 and len(ins) == 1 and len(prm) == 1 and _shape(node) == _shape(ins[0]):
+        return _param_member(w, node, w.val[ins[0]], ins[0], prm[0], additive=name in _JOINS)
+    if name in _SCALES and len(ins) == 1 and len(tensors) == 1: return w.val[ins[0]]   # times a constant
+    return _block(w, node, described)
+
+def _cat(w: _Walk, node, described: str) -> _V | None:
+    "Concatenating along another axis than the channels' joins the spaces (and parameters) of the pieces."
+    parts, dim = _arg(node, 0, 'tensors'), _arg(node, 1, 'dim', 0)
+    ins = [a for a in parts if isinstance(a, fx.Node) and a in w.val] if isinstance(parts, (list, tuple)) else []
+    if not ins or not isinstance(dim, int): return _block(w, node, described)
+    x, nd = w.val[ins[0]], len(_shape(node))
+    if _dim(dim, nd) == x.axis or not all(isinstance(a, fx.Node) and (a in w.val or a in w.params) for a in parts):
+        return _block(w, node, described)
+    for a in ins[1:]:
+        v = w.val[a]
+        if (v.axis, v.per) != (x.axis, x.per): return _block(w, node, described)
+        x = x._replace(space=w.sp.union(x.space, v.space))
+    for a in parts:
+        if a in w.params and _param_member(w, node, x, ins[0], a, additive=True) is None: return None
+    return x
+
+def _visit(w: _Walk, node) -> _V | None:
+    "Channel rules for one fx node; returns the output's value or None."
     shp = _shape(node)
-    if node.op == 'placeholder': return (sp.new(shp[1], 'the model input'), 1) if shp and len(shp) >= 2 else None
+    if node.op == 'placeholder': return w.new(shp[1], 1, 'the model input') if shp and len(shp) >= 2 else None
     if node.op == 'output':
         for a in node.all_input_nodes:
-            if a in val: sp.add(val[a][0], 'blocked', 'the model output')
+            if a in w.val: w.block(w.val[a], 'the model output')
         return None
-    if node.op == 'get_attr': return _block(sp, val, node, f"parameter {node.target!r} used directly")
-    if node.op == 'call_module': return _visit_module(sp, val, node, mods[node.target], seen)
+    if node.op == 'get_attr':
+        t = w.gm
+        for part in node.target.split('.'): t = getattr(t, part)
+        if isinstance(t, Tensor): w.params[node] = (node.target, tuple(t.shape), False)
+        return None
+    if node.op == 'call_module':
+        m, x = w.mods[node.target], w.val.get(node.args[0]) if node.args else None
+        rule = layer_rule(m)
+        return rule.visit(w, node, m, x) if rule else _block(w, node, f"{type(m).__name__} {node.target!r}")
     name = _op_name(node)
     described = f"function {name}" if node.op == 'call_function' else f"method .{name}()"
-    ins = [a for a in node.args if isinstance(a, fx.Node) and a in val]
+    ins = [a for a in node.args if isinstance(a, fx.Node) and a in w.val]
+    first = node.args[0] if node.args else None
+    if name in _PARAM_OPS and first in w.params:                 # a parameter reshaped, expanded or cast
+        pname, orig, reshaped = w.params[first]
+        w.params[node] = (pname, orig, reshaped or name in ('reshape', 'view'))
+        return None
     if name in _META and shp is None: return None
-    if name in _PASS_FUNCS and len(ins) == 1 and node.args[0] is ins[0]: return val[ins[0]]
-    if name in _FLATTENS and len(ins) == 1: return _flatten(sp, node, val[ins[0]], described)
-    if name in _REDUCES and len(ins) == 1 and shp and shp[:2] == _shape(ins[0])[:2]: return val[ins[0]]
-    if name in _JOINS | _SCALES and ins:
-        tensors = [a for a in node.args if isinstance(a, fx.Node)]
-        if len(ins) == 2 and len(tensors) == 2 and val[ins[0]][1] == val[ins[1]][1] \
-                and _shape(ins[0])[1] == _shape(ins[1])[1]:
-            return (sp.union(val[ins[0]][0], val[ins[1]][0]), val[ins[0]][1])
-        if name in _SCALES and len(ins) == 1 and len(tensors) == 1: return val[ins[0]]   # times a constant
-    return _block(sp, val, node, described)
+    one = len(ins) == 1 and first is ins[0]
+    if name in PASS_FUNCTIONS and one: return w.val[ins[0]]
+    if name == 'flatten' and one: return _flatten(w, node, w.val[first], described, _arg(node, 1, 'start_dim', 0), _arg(node, 2, 'end_dim', -1))
+    if name in _FLATTENS and one: return _reshape(w, node, w.val[first], described)
+    if name in _PERMUTES and one: return _permute(w, node, w.val[first], name, described)
+    if name == 'getitem' and one and shp: return _index(w, node, w.val[first], described)
+    if name in _REDUCES and one and shp: return _reduce(w, node, w.val[first], described)
+    if name in _JOINS | _SCALES: return _join(w, node, name, described)
+    if name == 'cat': return _cat(w, node, described)
+    return _block(w, node, described)
 
 def dependency_graph(model: nn.Module, x: Tensor) -> DepGraph:
     "Trace `model` on the example batch `x` and group the channels that must be removed together."
-    gm = _trace(model, x)
-    mods, sp, val, seen = dict(gm.named_modules()), _Spaces(), {}, set()
-    for node in gm.graph.nodes:
-        out = _visit(sp, val, node, mods, seen)
-        if out is not None: val[node] = out
+    importlib.import_module('vislab.compress.transformers')    # enters the norm and attention layers in the table
+    w = _Walk(_trace(model, x))
+    for node in w.gm.graph.nodes:
+        out = _visit(w, node)
+        if out is not None: w.val[node] = out
     groups = []
-    for i in sorted({sp.find(i) for i in range(len(sp.parent))}):
-        info = sp.info[i]
-        if not info['producers']: continue
-        norms = set(info['norms'])
-        gates = [n for n, node in info['cands']                 # skip a layer whose only reader is its batch norm
-                 if not (len(node.users) == 1 and (u := next(iter(node.users))).op == 'call_module' and u.target in norms)]
-        groups.append(Group(info['producers'][0], info['producers'], info['consumers'], info['norms'], info['depthwise'],
-                            gates, list(dict.fromkeys(info['blocked'])), model.get_submodule(info['producers'][0])))
+    for i in sorted({w.sp.find(i) for i in range(len(w.sp.parent))}):
+        info = w.sp.info[i]
+        producers = [n for n, r, _ in info['members'] if r == 'out']
+        if not producers: continue
+        norms = {n for n, r, _ in info['members'] if r == 'norm'}
+        gates = [] if info['stats'] or info['nogate'] else [     # skip a layer whose only reader is its batch norm
+            (n, axis, c) for n, node, axis, c in info['cands'] if node is None or not (
+                len(node.users) == 1 and (u := next(iter(node.users))).op == 'call_module' and u.target in norms)]
+        unit = math.lcm(*info['units']) if info['units'] else 1
+        groups.append(Group(producers[0], info['members'], [n for n, *_ in gates], list(dict.fromkeys(info['blocked'])),
+                            model.get_submodule(producers[0]), unit, '; '.join(dict.fromkeys(info['unit_of'])),
+                            info['stats'], {n: (a, c) for n, a, c in gates}))
     return DepGraph(model, groups)
 
 # %% ../../nbs/13_prune.ipynb #cc336b15
@@ -211,43 +434,36 @@ def _check_plan(graph: DepGraph, plan: dict) -> dict[str, Tensor]:
         k = k.long().sort().values
         if k[0] < 0 or k[-1] >= g.size or len(k.unique()) != len(k):
             raise ValueError(f"plan[{name!r}] must hold distinct indices in [0, {g.size}), got {k.tolist()}")
+        if g.unit > 1 and (part := [u for u, c in enumerate(torch.bincount(k // g.unit).tolist()) if c not in (0, g.unit)]):
+            raise ValueError(f"plan[{name!r}] keeps {len(k)} channels, not only whole units of {g.unit} ({g.unit_of}): "
+                             f"unit u is channels u·{g.unit} … u·{g.unit}+{g.unit - 1}, and units {part} are kept in part")
         out[name] = k
     return out
-
-def _narrow(m: nn.Module, attr: str, dim: int, idx: Tensor, log: list):
-    "Replace `m.attr` by its slices `idx` along `dim` (a new Parameter for a parameter); note the change in `log`."
-    t = getattr(m, attr, None)
-    if t is None: return
-    new = t.detach().index_select(dim, idx.to(t.device)).clone()
-    if isinstance(t, nn.Parameter):
-        new = nn.Parameter(new, requires_grad=t.requires_grad)
-        log.append((t, new, dim, idx))
-    setattr(m, attr, new)
 
 def _expand(idx: Tensor, per: int) -> Tensor:
     "Feature indices of channels `idx` when each channel is `per` consecutive features."
     return idx if per == 1 else (idx[:, None] * per + torch.arange(per)).flatten()
 
+def _rows(m, role: str, arg, idx: Tensor) -> Tensor:
+    "The indices, along the dimension `role` prunes, that hold channels `idx` in layer `m`."
+    if role == 'in': return _expand(idx, arg)
+    if role == 'out' and arg > 1:                               # `arg` stacked copies of the channels (a fused q, k, v)
+        n = m.weight.shape[0] // arg
+        return torch.cat([idx + j * n for j in range(arg)])
+    return idx
+
+def _owner(model: nn.Module, name: str) -> tuple[nn.Module, str]:
+    "The module holding parameter `name`, and its attribute name."
+    mod, _, attr = name.rpartition('.')
+    return model.get_submodule(mod), attr
+
 # %% ../../nbs/13_prune.ipynb #580539f9
 def _shrink(model: nn.Module, g: Group, idx: Tensor, log: list):
-    "Keep only channels `idx` of group `g` in every layer that holds them."
-    k = len(idx)
-    for n in g.producers + g.depthwise:
-        m = model.get_submodule(n)
-        for a in ('weight', 'bias'): _narrow(m, a, 0, idx, log)
-        if isinstance(m, nn.Linear): m.out_features = k
-        else:
-            m.out_channels = k
-            if n in g.depthwise: m.in_channels = m.groups = k
-    for n in g.norms:
-        m = model.get_submodule(n)
-        for a in ('weight', 'bias', 'running_mean', 'running_var'): _narrow(m, a, 0, idx, log)
-        m.num_features = k
-    for n, per in g.consumers:
-        m, ix = model.get_submodule(n), _expand(idx, per)
-        _narrow(m, 'weight', 1, ix, log)
-        if isinstance(m, nn.Linear): m.in_features = len(ix)
-        else: m.in_channels = len(ix)
+    "Keep only channels `idx` of group `g` in every layer and parameter that holds them (each layer by its table entry)."
+    for name, role, arg in g.members:
+        if role == 'param': _narrow(*_owner(model, name), arg, idx, log); continue
+        m = model.get_submodule(name)
+        layer_rule(m).prune[role](m, _rows(m, role, arg, idx), log)
 
 def prune_channels_log(graph: DepGraph, plan: dict) -> list[tuple]:
     "`prune_channels`, returning each parameter it replaced as (old, new, dim, kept indices): what an optimizer's state follows."
@@ -261,48 +477,55 @@ def prune_channels(graph: DepGraph, plan: dict) -> nn.Module:
     prune_channels_log(graph, plan)
     return graph.model
 
-def zero_channels(graph: DepGraph, plan: dict) -> nn.Module:
-    "The reference for `prune_channels`: zero the dropped channels' filters, biases and BN scale/shift; shapes unchanged."
-    plan = _check_plan(graph, plan)
+def _zero(graph: DepGraph, plan: dict):
+    "Zero what makes the dropped channels: producers' rows and biases, depthwise filters, norms' scale and shift, parameters."
     with torch.no_grad():
         for name, keep in plan.items():
             g = graph[name]
             drop = torch.ones(g.size, dtype=torch.bool); drop[keep] = False
-            for n in g.producers + g.depthwise + g.norms:
-                for a in ('weight', 'bias'):
-                    t = getattr(graph.model.get_submodule(n), a, None)
-                    if t is not None: t[drop.to(t.device)] = 0
+            drop = drop.nonzero().flatten()
+            for n, role, arg in g.members:
+                if role == 'param':
+                    m, a = _owner(graph.model, n); t = getattr(m, a)
+                    t.index_fill_(arg, drop.to(t.device), 0)
+                elif role in ('out', 'depthwise', 'norm'):
+                    m = graph.model.get_submodule(n)
+                    for a in ('weight', 'bias'):
+                        if (t := getattr(m, a, None)) is not None: t.index_fill_(0, _rows(m, role, arg, drop).to(t.device), 0)
+
+def zero_channels(graph: DepGraph, plan: dict) -> nn.Module:
+    "The reference for `prune_channels` where zeroing is removing: zero the dropped channels' filters, biases and norms' scale/shift."
+    plan = _check_plan(graph, plan)
+    for name in plan:
+        if (g := graph[name]).stats:
+            raise ValueError(f"zero_channels is no reference for group {name!r}: {', '.join(map(repr, g.stats))} compute statistics "
+                             "over all its channels, so a zeroed one still counts; use vislab.compress.transformers.removal_reference")
+    _zero(graph, plan)
     return graph.model
 
 # %% ../../nbs/13_prune.ipynb #0a054b7d
-def _shape_attrs(m: nn.Module) -> tuple:
-    if isinstance(m, nn.Conv2d): return ('in_channels', 'out_channels', 'groups')
-    if isinstance(m, _BatchNorm): return ('num_features',)
-    if isinstance(m, nn.Linear): return ('in_features', 'out_features')
-    return ()
-
 def channel_config(model: nn.Module) -> dict:
-    "The shape attributes of every conv, batch-norm and linear layer of `model`, by name."
-    return {n: {a: getattr(m, a) for a in _shape_attrs(m)} for n, m in model.named_modules() if _shape_attrs(m)}
+    "The shape attributes of every layer of `model` the table knows (convs, norms, linears, attention), by name."
+    return {n: {a: getattr(m, a) for a in r.attrs} for n, m in model.named_modules() if (r := layer_rule(m)) and r.attrs}
 
-def _resize(model: nn.Module, config: dict):
-    "Shrink the layers of a freshly built `model` to the shapes in `config` (the values are overwritten by a load)."
+def _resize(model: nn.Module, config: dict, shapes: dict):
+    "Shrink a freshly built `model` to the tensor `shapes` of a saved state dict and the layer attributes in `config`."
     log, cur = [], channel_config(model)
     if set(cur) != set(config) or any(set(c) != set(cur[n]) for n, c in config.items()):
         diff = sorted(set(cur) ^ set(config))[:3]
         raise ValueError(f"the configuration's layers differ from this model's (e.g. {diff}): build the same "
                          "architecture, unpruned, before loading")
+    own = dict(model.state_dict(keep_vars=True))
+    for k, shape in shapes.items():
+        t = own.get(k)
+        if t is None or len(shape) != t.ndim: continue          # load_state_dict reports these
+        if any(s > c for s, c in zip(shape, t.shape)):
+            raise ValueError(f"{k!r} is {tuple(t.shape)} but the checkpoint's is {tuple(shape)}: load into an unpruned model")
+        for d, s in enumerate(shape):
+            if s < t.shape[d]: _narrow(*_owner(model, k), d, torch.arange(s), log)
     for n, c in config.items():
-        if any(c[a] > cur[n][a] for a in c if a != 'groups'):
-            raise ValueError(f"layer {n!r} is {cur[n]} but the configuration asks for {c}: load into an unpruned model")
-        m, r = model.get_submodule(n), lambda k: torch.arange(k)
-        if isinstance(m, _BatchNorm):
-            for a in ('weight', 'bias', 'running_mean', 'running_var'): _narrow(m, a, 0, r(c['num_features']), log)
-            m.num_features = c['num_features']; continue
-        out, inp = (c['out_features'], c['in_features']) if isinstance(m, nn.Linear) else (c['out_channels'], c['in_channels'])
-        _narrow(m, 'weight', 0, r(out), log); _narrow(m, 'bias', 0, r(out), log)
-        _narrow(m, 'weight', 1, r(inp // c.get('groups', 1)), log)
-        for a, v in c.items(): setattr(m, a, v)
+        m = model.get_submodule(n)
+        for a, v in c.items(): setattr(m, a, tuple(v) if isinstance(getattr(m, a), tuple) else v)
 
 def save_pruned(model: nn.Module, path: str | Path) -> tuple[Path, Path]:
     "Save `model` as `path`.pth (state dict) and `path`.json (channel configuration)."
@@ -315,8 +538,9 @@ def save_pruned(model: nn.Module, path: str | Path) -> tuple[Path, Path]:
 def load_pruned(model: nn.Module, path: str | Path, map_location='cpu') -> nn.Module:
     "Shrink the freshly built, unpruned `model` to the configuration saved at `path` and load its weights."
     path = Path(path)
-    _resize(model, json.loads(path.with_suffix('.json').read_text()))
-    model.load_state_dict(torch.load(path.with_suffix('.pth'), map_location=map_location, weights_only=True))
+    state = torch.load(path.with_suffix('.pth'), map_location=map_location, weights_only=True)
+    _resize(model, json.loads(path.with_suffix('.json').read_text()), {k: tuple(v.shape) for k, v in state.items()})
+    model.load_state_dict(state)
     return model
 
 # %% ../../nbs/13_prune.ipynb #0b7bf221

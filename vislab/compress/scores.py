@@ -11,16 +11,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from ..core import check_choice, check_range, evaluating, hooks, model_device, plain
-from .graph import DepGraph, Group
+from .graph import DepGraph, Group, _expand
 
 # %% ../../nbs/13_prune.ipynb #0588c481
 CRITERIA = ('l1', 'l2', 'random', 'bn', 'taylor', 'oracle')
 
-def _gate_hook(gate: Tensor):
-    "A forward hook multiplying channel c of the output by gate[c] (or sample n's channel c by gate[n, c])."
+def _gate_hook(gate: Tensor, axis: int = 1, copies: int = 1):
+    "A forward hook multiplying channel c of the output (on `axis`, repeated `copies` times) by gate[c] (or sample n's by gate[n, c])."
     def hook(m, i, o):
-        g = gate if gate.ndim == 2 else gate[None]
-        return o * g.view(*g.shape, *[1] * (o.ndim - 2))
+        g = (gate if gate.ndim == 2 else gate[None]).repeat(1, copies)
+        shape = [1] * o.ndim; shape[axis] = g.shape[1]; shape[0] = g.shape[0]
+        return o * g.view(shape)
     return hook
 
 @contextlib.contextmanager
@@ -28,7 +29,13 @@ def _gated(graph: DepGraph, gates: dict):
     "Gate each group's channels where they leave their layers, for the body of a `with` block."
     with contextlib.ExitStack() as stack:
         for name, gate in gates.items():
-            stack.enter_context(hooks([graph.model.get_submodule(n) for n in graph[name].gates], _gate_hook(gate)))
+            g = graph[name]
+            if not g.gates:
+                why = f"{', '.join(g.stats)} normalise over them" if g.stats else "a parameter is added to them"
+                raise ValueError(f"group {name!r} has no layer whose outputs, zeroed, remove its channels ({why}): score it "
+                                 "with criterion 'l1', 'l2' or 'random'")
+            for n in g.gates:
+                stack.enter_context(hooks([graph.model.get_submodule(n)], _gate_hook(gate, *g.gate_at[n])))
         yield
 
 def _batches(batches, criterion: str, device) -> list:
@@ -43,11 +50,13 @@ def _loss(model, batches, loss_func) -> float:
 
 # %% ../../nbs/13_prune.ipynb #27435103
 def _filter_norm(graph: DepGraph, g: Group, p: int) -> Tensor:
-    w = [graph.model.get_submodule(n).weight.detach().flatten(1).float().cpu() for n in g.producers]
-    return torch.cat(w, 1).norm(p=p, dim=1)
+    "The p-norm of all the weights making each channel: every producer's rows (all copies of a stacked one, e.g. q, k and v)."
+    w = [graph.model.get_submodule(n).weight.detach().float().cpu() for n, r, _ in g.members if r == 'out']
+    c = [a for _, r, a in g.members if r == 'out']
+    return torch.cat([t.reshape(k, g.size, -1).transpose(0, 1).flatten(1) for t, k in zip(w, c)], 1).norm(p=p, dim=1)
 
 def _bn_scale(graph: DepGraph, g: Group) -> Tensor:
-    if not g.norms: raise ValueError(f"criterion='bn' needs a batch norm in every group; group {g.name!r} has none")
+    if not g.norms: raise ValueError(f"criterion='bn' needs a norm layer in every group; group {g.name!r} has none")
     return sum(graph.model.get_submodule(n).weight.detach().abs().float().cpu() for n in g.norms)
 
 def _taylor(graph: DepGraph, groups: list, batches: list, loss_func) -> dict:
@@ -118,9 +127,11 @@ def plan_pruning(graph: DepGraph,                  # the model's channel groups
                 ) -> dict[str, Tensor]:
     "Indices to keep in each scored group: drop the lowest-scored `ratio` of channels per group (local) or overall (global)."
     check_choice('scope', scope, SCOPES); check_choice('normalize', normalize, NORMALIZE); check_range('round_to', round_to, 1)
-    sizes = {n: graph[n].size for n in scores}
-    base = {n: (base or {}).get(n, sizes[n]) for n in scores}
-    top = lambda n, k: scores[n].topk(k).indices.sort().values
+    units = {n: graph[n].unit for n in scores}                 # a group whose channels go in units is ranked by unit
+    scores = {n: s.reshape(-1, units[n]).mean(1) for n, s in scores.items()}
+    sizes = {n: len(s) for n, s in scores.items()}
+    base = {n: (base or {}).get(n, graph[n].size) // units[n] for n in scores}
+    top = lambda n, k: _expand(scores[n].topk(k).indices.sort().values, units[n])
     if scope == 'local':
         ratios = ratio if isinstance(ratio, dict) else {n: ratio for n in scores}
         plan = {}

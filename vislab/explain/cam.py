@@ -34,10 +34,16 @@ class BaseCAM:
     "A class activation map of `model` at `layer`; use as `with Method(model, layer) as cam: r = cam(x, targets)`."
     uses_grad = True
 
-    def __init__(self, model: nn.Module, layer: str | nn.Module):
+    def __init__(self,
+                 model: nn.Module, # the network (left in the mode it was in)
+                 layer: str | nn.Module, # a name of `model.named_modules()` or the module
+                 reshape: Callable | None = None, # the layer's output → B×K×h×w maps, applied to the gradient too (a transformer's tokens: `vislab.explain.tokens.TokenMap`)
+                ):
         self.model, self.name = model, layer if isinstance(layer, str) else type(layer).__name__
         self.layer = find_layer(model, layer)
-        self._stack, self._acts = None, None
+        if reshape is not None and not callable(reshape):
+            raise TypeError(f"reshape must be a function (the layer's output → B×K×h×w maps) or None, not a {type(reshape).__name__}")
+        self.reshape, self._stack, self._acts, self._leaf = reshape, None, None, None
 
     def __enter__(self):
         stack = contextlib.ExitStack()
@@ -67,16 +73,23 @@ class BaseCAM:
         finally: self._acts = None
         if not acts: raise ValueError(f"layer {self.name!r} did not run in the model's forward pass")
         if len(acts) > 1: raise ValueError(f"layer {self.name!r} ran {len(acts)} times in one forward pass; choose a module used once")
-        if acts[0].ndim != 4: raise ValueError(f"layer {self.name!r} gives shape {tuple(acts[0].shape)}; a CAM needs B×K×h×w maps")
-        return acts[0], logits
+        a = acts[0]
+        if self.reshape is not None: self._leaf, a = a, self.reshape(a.detach())   # the gradient is taken at the leaf, then reshaped
+        if a.ndim != 4:
+            raise ValueError(f"layer {self.name!r} gives shape {tuple(a.shape)}" + (" after reshape" if self.reshape else "")
+                             + "; a CAM needs B×K×h×w maps" + ("" if self.reshape else
+                             " (a transformer's tokens: pass reshape=vislab.explain.tokens.TokenMap(...))"))
+        return a, logits
 
     def gradient(self, acts: Tensor, logits: Tensor, targets: Tensor) -> Tensor:
         "∂ (score of each image's target class) / ∂ `acts`, with an error if it is zero everywhere."
         score = logits.gather(1, targets[:, None]).sum()
-        g = torch.autograd.grad(score, acts, allow_unused=True)[0] if score.requires_grad else None
+        g = torch.autograd.grad(score, acts if self._leaf is None else self._leaf, allow_unused=True)[0] if score.requires_grad else None
+        if g is not None and self._leaf is not None: g = self.reshape(g)
         if g is None or not g.any():
             raise ValueError(f"the gradient of the class score with respect to layer {self.name!r} is zero for every image: "
-                             "the output does not depend on it (choose a convolutional layer before the head)")
+                             "the output does not depend on it (choose a convolutional layer before the head; in a ViT "
+                             "whose head reads the class token, the last block's `norm1`, not its output)")
         return g
 
     def compute(self, x: Tensor, acts: Tensor, logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor | None]:
@@ -88,10 +101,12 @@ class BaseCAM:
             raise RuntimeError(f"use {n} in a with block: `with {n}(model, layer) as cam: r = cam(x, targets)`")
         x = check_images(self.model, x)
         with evaluating(self.model), frozen(self.model):
-            acts, logits = self._forward(x)
-            t = resolve_targets(targets, logits)
-            with torch.enable_grad() if self.uses_grad else contextlib.nullcontext():
-                raw, w = self.compute(x, acts, logits, t)
+            try:
+                acts, logits = self._forward(x)
+                t = resolve_targets(targets, logits)
+                with torch.enable_grad() if self.uses_grad else contextlib.nullcontext():
+                    raw, w = self.compute(x, acts, logits, t)
+            finally: self._leaf = None
         raw = raw.detach()
         return CAMResult(raw, upsample(raw, x.shape[-2:]), None if w is None else w.detach(), t, logits.detach())
 
@@ -153,8 +168,8 @@ def mask_batch(size: tuple[int, int], pixels: int = 2**19, most: int = 256) -> i
 class ScoreCAM(BaseCAM):
     "Score-CAM: weights from the class scores of the image masked by each upsampled activation map, in batches of `bs` (default: `mask_batch` of the image size)."
     uses_grad = False
-    def __init__(self, model: nn.Module, layer: str | nn.Module, bs: int | None = None):
-        super().__init__(model, layer); self.bs = None if bs is None else check_range('bs', bs, 1)
+    def __init__(self, model: nn.Module, layer: str | nn.Module, bs: int | None = None, reshape: Callable | None = None):
+        super().__init__(model, layer, reshape); self.bs = None if bs is None else check_range('bs', bs, 1)
 
     @torch.inference_mode()
     def compute(self, x, a, logits, t):
@@ -231,9 +246,10 @@ def guided_gradcam(
     layer: str | nn.Module, # a name of `model.named_modules()` or the module
     x: Tensor, # B×C×H×W float images, the model's input (fastai's `TensorImage` too)
     targets=None, # one class per image, an int for all, or None: each image's predicted class
+    reshape: Callable | None = None, # the layer's output → B×K×h×w maps (see `BaseCAM`)
 ) -> Tensor:
     "Guided Grad-CAM: guided backpropagation times the upsampled Grad-CAM map of `layer`."
-    with GradCAM(model, layer) as cam: r = cam(x, targets)
+    with GradCAM(model, layer, reshape) as cam: r = cam(x, targets)
     return guided_backprop(model, x, r.targets) * r.map[:, None]
 
 # %% ../../nbs/20_cam.ipynb #28e7fe7a
@@ -248,6 +264,7 @@ def explain(
     targets=None, # one class per image, an int for all, or None: each image's predicted class
     layer: str | nn.Module | None = None, # the CAM's layer (not needed for attributions, Full-Grad or 'random')
     seed: int = 0, # seeds SmoothGrad's noise and the 'random' map
+    reshape: Callable | None = None, # the CAM layer's output → B×K×h×w maps (a transformer's tokens: `vislab.explain.tokens.TokenMap`)
 ) -> Tensor:
     "The B×H×W map of `method` (one of `CAM_METHODS`) for images `x` and `targets`; CAMs (and guided Grad-CAM) at `layer`."
     check_choice('method', method, CAM_METHODS)
@@ -258,8 +275,10 @@ def explain(
         kw = dict(seed=seed) if method == 'smoothgrad' else {}
         return attribution_map(ATTRIBUTIONS[method](model, x, targets, **kw))
     if layer is None and method != 'fullgrad': raise ValueError(f"method={method!r} needs a layer (a name of model.named_modules())")
-    if method == 'guided_gradcam': return attribution_map(guided_gradcam(model, layer, x, targets))
-    with CAMS[method](model, layer) as cam: return cam(x, targets).map
+    if method == 'guided_gradcam': return attribution_map(guided_gradcam(model, layer, x, targets, reshape))
+    if method == 'fullgrad':
+        with FullGrad(model) as cam: return cam(x, targets).map
+    with CAMS[method](model, layer, reshape=reshape) as cam: return cam(x, targets).map
 
 # %% ../../nbs/20_cam.ipynb #e8b94a50
 def _picture(img: Tensor):

@@ -169,15 +169,16 @@ def sanity_check(
     stages, # layer names re-initialised in turn, top first
     layer: str | None = None, # the CAMs' layer
     seed: int = 0, # seeds the re-initialisation and the methods
+    reshape=None, # the CAM layer's output → B×K×h×w maps (a transformer's tokens: `vislab.explain.tokens.TokenMap`)
 ) -> dict:
     "Per method, per stage (top first): the mean rank correlation between the trained model's maps and those after re-initialising every stage down to it."
     for s in stages: find_layer(model, s, 'stages')
-    ref = {m: explain(model, m, x, targets, layer, seed) for m in methods}
+    ref = {m: explain(model, m, x, targets, layer, seed, reshape) for m in methods}
     rand, out = copy.deepcopy(model), {m: {} for m in methods}
     torch.manual_seed(seed)
     for s in stages:
         reset_weights(find_layer(rand, s, 'stages'))
-        for m in methods: out[m][s] = float(rank_correlation(ref[m], explain(rand, m, x, targets, layer, seed)).mean())
+        for m in methods: out[m][s] = float(rank_correlation(ref[m], explain(rand, m, x, targets, layer, seed, reshape)).mean())
     return out
 
 # %% ../../nbs/20_cam.ipynb #ea9e7433

@@ -32,8 +32,8 @@ __all__ = ['SPECIAL_TOKENS', 'scene_clip', 'TWIN_ATTRS', 'SWAPPABLE', 'WordToken
            'ImageEncoder', 'SceneCLIP', 'clip_loss', 'CLIPLoss', 'retrieval_accuracy', 'CaptionData', 'twin_scenes',
            'twin_pairs', 'scene_captions', 'PairPrep', 'CaptionedImages', 'PairDL', 'pair_dls', 'clip_dls',
            'swap_values', 'HardNegatives', 'AttributeLoss', 'pretrain_trunk', 'check_clip_interface', 'prepare_images',
-           'encode_images', 'encode_texts', 'attribute_prompts', 'clip_scale', 'zero_shot', 'context_prompts',
-           'zero_shot_table', 'retrieve_captions', 'load_clip']
+           'encode_images', 'encode_texts', 'attribute_prompts', 'clip_scale', 'class_embeddings', 'zero_shot',
+           'context_prompts', 'zero_shot_table', 'retrieve_captions', 'load_clip']
 
 # %% ../../nbs/06_clip.ipynb #210803bc
 SPECIAL_TOKENS = ('<pad>', '<start_of_text>', '<end_of_text>')
@@ -490,16 +490,19 @@ def clip_scale(model) -> float:
     s = getattr(model, 'logit_scale', None)
     return 100. if s is None else float(torch.as_tensor(s).detach().float().exp().clamp(max=100))
 
-def _classify(model, tokenizer, feats: Tensor, prompts: list, bs: int = 256) -> Tensor:
-    "Class probabilities of images with unit features `feats`, the classes given by `prompts` (texts or lists of texts)."
+def class_embeddings(model, tokenizer, prompts: list, bs: int = 256) -> Tensor:
+    "Unit text features (n_classes, d) of the classes given by `prompts`: a text per class, or a list of texts per class (their mean)."
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     if not prompts: raise ValueError("prompts is empty: give one prompt (or a list of prompts) per class")
     groups = [[p] if isinstance(p, str) else list(p) for p in prompts]
     for i, g in enumerate(groups):
         if not g: raise ValueError(f"prompts[{i}] is an empty list: each class needs at least one prompt")
     t = encode_texts(model, tokenizer, [p for g in groups for p in g], bs)
-    cls = torch.stack([F.normalize(c.mean(0), dim=-1) for c in t.split([len(g) for g in groups])])
-    return (clip_scale(model) * feats @ cls.T).softmax(-1)
+    return torch.stack([F.normalize(c.mean(0), dim=-1) for c in t.split([len(g) for g in groups])])
+
+def _classify(model, tokenizer, feats: Tensor, prompts: list, bs: int = 256) -> Tensor:
+    "Class probabilities of images with unit features `feats`, the classes given by `prompts` (texts or lists of texts)."
+    return (clip_scale(model) * feats @ class_embeddings(model, tokenizer, prompts, bs).T).softmax(-1)
 
 def zero_shot(model,           # an image–text model with open_clip's interface
               tokenizer,       # texts → token ids, for `model`

@@ -2,7 +2,7 @@
 
 # %% auto #0
 from __future__ import annotations
-__all__ = ['CLIP_ARCH', 'CLIP_RECIPE', 'TWINS_RECIPE', 'clip_data', 'clip_model', 'clip_pretrain', 'clip_train', 'clip_evaluate', 'clip_check']
+__all__ = ['CLIP_ARCH', 'CLIP_RECIPE', 'TWINS_RECIPE', 'SMALL_RECIPE', 'clip_data', 'clip_model', 'clip_pretrain', 'clip_train', 'clip_evaluate', 'clip_check']
 
 # %% ../../nbs/06_clip.ipynb #ddbee3b8
 import numpy as np, torch
@@ -86,6 +86,10 @@ TWINS_RECIPE = register_recipe(Recipe(
     'scenes-clip-twins', dataset='scene-captions', arch='scene-clip', epochs=8, bs=64, lr=3e-3, arch_kw=CLIP_ARCH,
     steps=('clip_data', 'clip_model', 'clip_train', 'clip_evaluate'),
     description="the zoo's earlier image–text model: contrastive training on the scenes and their twins alone, from scratch"))
+SMALL_RECIPE = register_recipe(Recipe(
+    'scenes-clip-small', dataset='scene-captions', arch='scene-clip', epochs=8, bs=64, lr=3e-3, arch_kw=CLIP_ARCH, n_train=2000,
+    steps=('clip_data', 'clip_model', clip_pretrain(n=400), clip_train(negatives=4), 'clip_evaluate'),
+    description="scenes-clip's recipe on a tenth of its data: 400 scenes to pretrain the trunk, 2,000 captioned images"))
 
 def clip_check(name: str = 'scenes-clip') -> dict:
     "Reload zoo image–text model `name` and measure its mean zero-shot accuracy again: `{'recorded', 'measured'}`."
@@ -99,3 +103,5 @@ register_zoo('scenes-clip', CLIP_RECIPE, description='SceneCLIP: trunk pretraine
 register_zoo('scenes-clip-twins', TWINS_RECIPE, check=clip_check,
              description="SceneCLIP from scratch on 10,000 captioned scenes and their twins, 8 epochs of InfoNCE: the zoo's earlier "
                          "image–text model, whose text tower scenes-diffusion and scenes-ip2p were trained with");
+register_zoo('scenes-clip-small', SMALL_RECIPE, check=clip_check,
+             description="SceneCLIP trained like scenes-clip on a tenth of its data (a weak prior, for prompt tuning's ablation)");
