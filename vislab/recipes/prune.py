@@ -2,7 +2,7 @@
 
 # %% auto #0
 from __future__ import annotations
-__all__ = ['prune', 'reinit', 'prune_recipe', 'restrict_head']
+__all__ = ['prune', 'cut_groups', 'reinit', 'prune_recipe', 'restrict_head']
 
 # %% ../../nbs/13_prune.ipynb #5e030b6d
 from ..core import check_choice
@@ -23,11 +23,16 @@ def prune(state,                        # the run's state: its model, pruned in 
           n_batches: int = 4,           # training batches 'taylor' and 'oracle' score on
          ):
     "Remove `ratio` of the filters of `state.model` by `criterion`; the accuracy right after the cut, params and MACs."
+    return cut_groups(state, criterion, ratio, scope, n_batches)
+
+def cut_groups(state, criterion: str, ratio: float, scope: str = 'local', n_batches: int = 4, groups=None) -> dict:
+    "`prune`'s work, on the groups `groups(graph)` selects (None: all): scored, planned, removed; the accuracy after the cut, params and MACs."
     check_choice('criterion', criterion, CRITERIA); check_ratio('ratio', ratio)
     it = iter(state.dls.train)
     batches = [next(it) for _ in range(n_batches)] if criterion in ('taylor', 'oracle') else None
     x = state.dls.valid.one_batch()[0][:2]
     g = dependency_graph(state.model, x)
+    if groups is not None: g = groups(g)
     state.model = prune_channels(g, plan_pruning(g, channel_scores(g, criterion, batches, seed=state.seed), ratio, scope))
     st = model_stats(state.model, x[:1], reps=1)
     return dict(pruned_accuracy=score(*predict(state.model, state.dls.valid))['accuracy'], params=st['params'], macs=st['macs'])

@@ -7,14 +7,11 @@ __all__ = ['vit_cifar', 'prune_transformer', 'reinit_vit', 'vit_prune_recipe']
 # %% ../../nbs/18_prune_transformers.ipynb #3cb43431
 from torch import nn
 from fastai.losses import LabelSmoothingCrossEntropyFlat
-from ..lab.core import Recipe, register_recipe, register_step, predict, score, finetune, train
+from ..lab.core import Recipe, register_recipe, register_step, finetune, train
 from ..lab.zoo import register_zoo, zoo
-from ..models import register_arch, model_stats
-from ..compress.graph import dependency_graph, prune_channels
-from ..compress.scores import CRITERIA, channel_scores, check_ratio, plan_pruning
+from ..models import register_arch
 from ..compress.transformers import transformer_groups
-from ..core import check_choice
-from .prune import reinit  # and the metric 'pruned_accuracy' the CNN study reports
+from .prune import cut_groups, reinit  # and the metric 'pruned_accuracy' the CNN study reports
 
 # %% ../../nbs/18_prune_transformers.ipynb #588ea9c5
 def vit_cifar(n_in: int = 3,           # input image channels
@@ -47,14 +44,7 @@ def prune_transformer(state,                    # the run's state: its model, pr
                       n_batches: int = 4,       # training batches 'taylor' and 'oracle' score on
                      ):
     "Remove `ratio` of the attention heads and MLP hidden units (`parts`) of every block of `state.model` by `criterion`; the accuracy after the cut, params and MACs."
-    check_choice('criterion', criterion, CRITERIA); check_ratio('ratio', ratio)
-    it = iter(state.dls.train)
-    batches = [next(it) for _ in range(n_batches)] if criterion in ('taylor', 'oracle') else None
-    x = state.dls.valid.one_batch()[0][:2]
-    g = transformer_groups(dependency_graph(state.model, x), parts)
-    state.model = prune_channels(g, plan_pruning(g, channel_scores(g, criterion, batches, seed=state.seed), ratio))
-    st = model_stats(state.model, x[:1], reps=1)
-    return dict(pruned_accuracy=score(*predict(state.model, state.dls.valid))['accuracy'], params=st['params'], macs=st['macs'])
+    return cut_groups(state, criterion, ratio, n_batches=n_batches, groups=lambda g: transformer_groups(g, parts))
 
 @register_step
 def reinit_vit(state):
