@@ -10,7 +10,7 @@ from ..core import seed_everything
 from ..data.core import load_data
 from ..models import create_model
 from ..test_utils import tiny_dls, tiny_learner
-from ..train.exits import (BoostCallback, add_exits, anytime_accuracy, budget_curve, budgeted, budget_thresholds,
+from ..train.exits import (BoostCallback, add_exits, anytime_accuracy, budgeted, budget_thresholds,
                                 confidence, early_exit, exit_macs, exit_preds, holdout_dl)
 from .core import best_of, register_bench
 

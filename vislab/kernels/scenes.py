@@ -31,12 +31,11 @@ everything on the host. The CPU kernel earns its place by speed: 16-40× the tor
 (`nbs/80_bench.ipynb`; numbers in `DEFAULT_BACKEND`'s comment).
 """
 from __future__ import annotations
-import numpy as np
 from numba import njit, prange
 import torch
 from . import _cuda
 from ._cuda import cuda
-from .mix import CACHE, _njit, _sync_threads, choose_backend
+from .mix import CACHE, _njit, _sync_threads
 
 __all__ = ['BACKENDS', 'DEFAULT_BACKEND', 'dispatch', 'render_numba', 'render_cuda', 'render_torch', 'check_layout',
            'warmup']

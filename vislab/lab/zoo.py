@@ -15,7 +15,7 @@ import vislab
 from . import catalog
 from fastai.losses import LabelSmoothingCrossEntropyFlat
 from fastai.callback.channelslast import ChannelsLast
-from ..core import Registry, check_choice, environment, write_atomic
+from ..core import Registry, environment, write_atomic
 from ..data.core import get_dls, normalize
 from .core import Recipe, register_step, run_one, predict, score, train
 from .io import save_model, load_model

@@ -247,7 +247,7 @@ class VariationEstimator:
         from sklearn.preprocessing import StandardScaler
         X, y = feature_matrix(feats, self.layers), np.asarray(torch.as_tensor(y).cpu(), dtype=float)
         if len(y) != len(X): raise ValueError(f"y has {len(y)} values for {len(X)} examples of features")
-        if self.transform != 'none' and (y < 0).any(): raise ValueError(f"y holds negative values; a variation is ≥ 0 (or use transform='none')")
+        if self.transform != 'none' and (y < 0).any(): raise ValueError("y holds negative values; a variation is ≥ 0 (or use transform='none')")
         with warnings.catch_warnings():          # lbfgs may stop at max_iter on a few hundred examples; the fit is still used
             warnings.simplefilter('ignore', ConvergenceWarning)
             self.pipe = make_pipeline(StandardScaler(), _regressor(self.kind, self.alpha, self.seed)).fit(X, TRANSFORMS[self.transform][0](y))
