@@ -10,17 +10,21 @@ import hashlib, json, re, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd
-import torch
+import torch, torch.nn.functional as F
 from torch import Tensor
 from ..core import check_choice, check_range
+from ..data.core import load_data
 from ..data.pool import DEFECTS, Pool
-from .clip import check_clip_interface, encode_images, encode_texts
+from ..data.scenes import ATTRIBUTES, N_SHAPES, scene_set
+from .clip import (attribute_prompts, check_clip_interface, encode_images, encode_texts, retrieve_captions,
+                                   zero_shot, zero_shot_table)
 
 # %% auto #0
-__all__ = ['BASIC_COLUMNS', 'check_mask', 'check_subset', 'check_embeddings', 'intersect', 'basic_filter', 'text_filter',
-           'swap_sides', 'scorer_texts', 'scorer_fingerprint', 'pair_scores', 'PoolEmbeddings', 'embed_pool',
-           'top_fraction', 'kmeans', 'cluster_filter', 'retrieval_filter', 'near_duplicate_filter', 'caption_class',
-           'rebalance', 'filter_report', 'kind_imbalance', 'compare_filters', 'glyph_effect', 'gallery']
+__all__ = ['BASIC_COLUMNS', 'SUITE', 'ARMS', 'check_mask', 'check_subset', 'check_embeddings', 'intersect', 'basic_filter',
+           'text_filter', 'swap_sides', 'scorer_texts', 'scorer_fingerprint', 'pair_scores', 'PoolEmbeddings',
+           'embed_pool', 'top_fraction', 'kmeans', 'cluster_filter', 'retrieval_filter', 'near_duplicate_filter',
+           'caption_class', 'rebalance', 'filter_report', 'kind_imbalance', 'compare_filters', 'glyph_effect',
+           'gallery', 'mnist_scenes', 'zero_shot_suite', 'curation_arms']
 
 # %% ../../nbs/08_curation.ipynb #4ae41638
 def check_mask(mask, n: int, name: str = 'mask') -> np.ndarray:
@@ -337,3 +341,54 @@ def gallery(pool: Pool, idx, notes=None, ncols: int = 6, dpi: int = 60):
                      fontsize=6)
     fig.tight_layout()
     return fig
+
+# %% ../../nbs/08_curation.ipynb #4069407f
+SUITE = (*ATTRIBUTES, 'mnist', 'retrieval')
+
+def mnist_scenes(images) -> Tensor:
+    "Grey 28×28 digits (n, 1, 28, 28) as the scenes' images: white on black, padded to 32×32, three channels."
+    x = torch.as_tensor(images)
+    if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[1] != 1: raise ValueError(f"images must be uint8 (n, 1, H, W), got {x.dtype} {tuple(x.shape)}")
+    return F.pad(x, (2, 2, 2, 2)).expand(-1, 3, -1, -1).contiguous()
+
+def zero_shot_suite(model,              # an image–text model with open_clip's interface
+                    tokenizer,          # texts → token ids, for `model`
+                    n: int = 1000,      # held-out scenes per attribute task, and for retrieval
+                    seed: int = 123,    # seeds the held-out scenes (retrieval: seed + 1)
+                    n_prompts: int = 16 # prompts per class
+                   ) -> dict:
+    "DataComp's score in miniature: zero-shot top-1 on each of `SUITE`'s tasks, and their `average`."
+    out = dict(zip(*zero_shot_table(model, tokenizer, n=n, seed=seed, n_prompts=n_prompts, n_context=0)[['attribute', 'accuracy']].T.values))
+    mnist = load_data('mnist5k')
+    digit_prompts = attribute_prompts('kind', n_prompts)[N_SHAPES:]             # the kinds 'zero' … 'nine', in label order
+    out['mnist'] = float((zero_shot(model, tokenizer, mnist_scenes(mnist.x_valid), digit_prompts).argmax(1) == mnist.y_valid).float().mean())
+    s = scene_set(n, seed + 1, 2)
+    idx, _ = retrieve_captions(model, tokenizer, s.images, s.captions, k=1)
+    out['retrieval'] = float(np.mean([s.captions[j] == c for j, c in zip(idx[:, 0].tolist(), s.captions)]))
+    out = {k: float(out[k]) for k in SUITE}
+    return out | dict(average=float(np.mean(list(out.values()))))
+
+# %% ../../nbs/08_curation.ipynb #4a996266
+ARMS = ('none', 'basic', 'score', 'flip', 'image', 'intersect', 'retrieval', 'rebalance')
+
+def curation_arms(pool: Pool,              # the pool
+                  emb: PoolEmbeddings,     # the scorer's embeddings of the pool (`embed_pool`)
+                  target_emb,              # unit image features of the target tasks' images (m, d)
+                  fraction: float = .3,    # share of the pool the score filters keep (DataComp's best: 30%)
+                  k: int = 200,            # k-means clusters for the image-based filter
+                  k_retrieve: int = 5,     # pool images retrieved per target image
+                  seed: int = 0            # seeds k-means
+                 ) -> dict[str, np.ndarray]:
+    "Each arm of `ARMS` as a keep-mask over `pool`."
+    emb.check(pool)
+    fraction = _fraction('fraction', fraction)
+    basic = basic_filter(pool.meta)
+    score = basic & top_fraction(emb.scores, fraction)
+    image = basic & cluster_filter(emb.image, target_emb, k, seed)
+    arms = dict(none=np.ones(len(pool), bool), basic=basic, score=score,
+                flip=basic & top_fraction(emb.flipped_scores, fraction), image=image, intersect=score & image)
+    arms['retrieval'] = arms['intersect'] | (basic & retrieval_filter(emb.image, target_emb, k_retrieve))
+    named = caption_class(pool.captions, ATTRIBUTES['kind'])
+    counts = np.bincount(named[arms['retrieval'] & (named >= 0)], minlength=len(ATTRIBUTES['kind']))
+    arms['rebalance'] = rebalance(named, max(int(np.median(counts[counts > 0])), 1), emb.scores, keep=arms['retrieval'])
+    return arms
