@@ -269,18 +269,22 @@ def finetune_learner(model, tokenizer,
                      prompts: list,      # per class, a text or a list of texts: the head's starting point
                      images: Tensor,     # uint8 (n, 3, S, S) at the model's image size
                      labels: Tensor,     # their (possibly noisy) labels
+                     valid: tuple | None = None,  # (images, labels) to validate on; None: no validation
                      bs: int = 32,       # batch size
                      seed: int = 0       # seeds the shuffling
                     ) -> Learner:
     "A fastai `Learner` fine-tuning the image tower of `model` with a `ZeroShotHead` on `images`, normalised as the model expects."
     check_clip_interface(model)
     size, mean, std = _image_cfg(model)
-    if images.dtype != torch.uint8 or images.ndim != 4 or tuple(images.shape[1:]) != (3, size, size):
-        raise ValueError(f"images must be uint8 (n, 3, {size}, {size}) for this model, got {images.dtype} {tuple(images.shape)}")
-    data = LabelledImages(images, torch.as_tensor(labels).long(), [str(i) for i in range(len(prompts))])
-    train = TensorDL(data, bs=bs, shuffle=True, stats=(mean, std), seed=seed)
+    classes = [str(i) for i in range(len(prompts))]
+    def ds(x, y, arg):
+        if x.dtype != torch.uint8 or x.ndim != 4 or tuple(x.shape[1:]) != (3, size, size):
+            raise ValueError(f"{arg} must be uint8 (n, 3, {size}, {size}) for this model, got {x.dtype} {tuple(x.shape)}")
+        return LabelledImages(x, torch.as_tensor(y).long(), classes)
+    train = TensorDL(ds(images, labels, 'images'), bs=bs, shuffle=True, stats=(mean, std), seed=seed)
+    v = ds(*valid, 'valid images') if valid is not None else LabelledImages(images[:0], torch.as_tensor(labels)[:0].long(), classes)
     net = ZeroShotHead(model, class_embeddings(model, tokenizer, prompts)).to(model_device(model))
-    return Learner(DataLoaders(train, train.new(shuffle=False)), net, loss_func=CrossEntropyLossFlat(), metrics=accuracy)
+    return Learner(DataLoaders(train, TensorDL(v, bs=2 * bs, stats=(mean, std))), net, loss_func=CrossEntropyLossFlat(), metrics=accuracy)
 
 # %% ../../nbs/07_prompts.ipynb #51adb496
 def confident_labels(probs: Tensor,  # zero-shot class probabilities of the unlabelled pool (n, C)
