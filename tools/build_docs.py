@@ -22,7 +22,7 @@ this hand-written builder, made of two halves that each reuse an existing tool:
    docs/style.css. Links to notebooks and nbdev doclinks are rewritten to the local .html pages.
 
 Pages use nbdev's file names (`nbs/00_core.ipynb` -> `core.html`), listed in the sidebar by section:
-the landing page, Library (`nbs/NN_*.ipynb`), Experiments (`nbs/experiments/`), Tutorials
+the landing page, Library (`nbs/NN_*.ipynb`), Course (`nbs/course/`), Experiments (`nbs/experiments/`), Tutorials
 (`nbs/tutorials/`), each in number order. Nothing is fetched, at build time or when reading:
 - maths (`$...$`, `$$...$$` in markdown and docstrings) is turned into MathML here (latex2mathml),
   with pandoc's rule for what counts as maths, so `$VISLAB_DATA` or `$5 and $10` stay text;
@@ -42,7 +42,7 @@ MARKER = '.vislab-docs'  # marks an output folder this script may wipe
 
 # ---------------------------------------------------------------- which notebooks, which pages
 
-SECTIONS = {'.': 'Library', 'experiments': 'Experiments', 'tutorials': 'Tutorials'}  # sidebar order; other folders follow
+SECTIONS = {'.': 'Library', 'course': 'Course', 'experiments': 'Experiments', 'tutorials': 'Tutorials'}  # sidebar order; other folders follow
 
 def section(nb: Path, nbs: Path) -> str:
     "The sidebar section of a notebook: '' for the landing page, else by folder (`SECTIONS`, or the folder's name)"

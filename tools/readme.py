@@ -9,10 +9,10 @@ from fastcore.nbio import read_nb
 ROOT = Path(__file__).resolve().parents[1]
 
 def readme_text(nb_path=ROOT/'nbs'/'index.ipynb') -> str:
-    "The markdown cells of the index notebook, with links to notebooks made relative to the repository root."
+    "The markdown cells of the index notebook, with links to notebooks (in `nbs/` or its folders) made relative to the repository root."
     md = [c.source for c in read_nb(nb_path).cells if c.cell_type == 'markdown']
     text = '\n\n'.join(s.strip() for s in md) + '\n'
-    return re.sub(r'\]\((\w+\.ipynb)\)', r'](nbs/\1)', text)
+    return re.sub(r'\]\(([\w/]+\.ipynb)\)', r'](nbs/\1)', text)
 
 if __name__ == '__main__':
     new, path = readme_text(), ROOT/'README.md'

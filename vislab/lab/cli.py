@@ -1,4 +1,4 @@
-"""`vislab run`, `vislab list`, `vislab zoo` and `vislab bench`: the library's experiments, models and benchmarks from a shell.
+"""`vislab run`, `vislab list`, `vislab zoo`, `vislab bench` and `vislab course`: the library's experiments, models and benchmarks from a shell.
 
 Docs: https://vislab.github.io/vislab/cli.html.md"""
 
@@ -6,12 +6,13 @@ Docs: https://vislab.github.io/vislab/cli.html.md"""
 
 # %% ../../nbs/90_cli.ipynb #5b541b41
 from __future__ import annotations
-import argparse, json, os, sys, warnings
+import argparse, json, os, sys, time, warnings
 from pathlib import Path
 from . import catalog
 
 # %% auto #0
-__all__ = ['recipes_to_run', 'dask_executor', 'end_distributed', 'cmd_run', 'cmd_list', 'cmd_zoo', 'cmd_bench', 'parser', 'main']
+__all__ = ['recipes_to_run', 'dask_executor', 'end_distributed', 'cmd_run', 'cmd_list', 'cmd_zoo', 'cmd_bench', 'cmd_course',
+           'parser', 'main']
 
 # %% ../../nbs/90_cli.ipynb #077ca4cf
 def _quiet_env():
@@ -116,6 +117,25 @@ def cmd_bench(a) -> int:
             write_atomic(out/f'bench-{n}.json', json.dumps(dict(bench=n, environment=env, tables=tables), indent=1, default=str))
     return 0
 
+def cmd_course(a) -> int:
+    from vislab.lab import course
+    import nbformat
+    if a.action == 'build':
+        if a.lessons: raise ValueError("vislab course build takes no LESSON: it copies every lesson in --src")
+        paths = course.build_course(a.src, a.out)
+        print(f"wrote {len(paths)} student copies to {a.out}: " + ', '.join(p.relative_to(a.out).as_posix() for p in paths))
+        return 0
+    failed = 0
+    for p in (a.lessons or course.lessons(a.src)):
+        t0 = time.perf_counter()
+        problems = course.prove_checks(p)
+        n = len(course.exercises(nbformat.read(p, as_version=4), str(p)))
+        print(f"{p}: {n} exercises, " + (f"{len(problems)} problems:" if problems else "every check fails on its stub")
+              + f" ({time.perf_counter() - t0:.0f} s)", flush=True)
+        for q in problems: print('  ' + q)
+        failed += bool(problems)
+    return 1 if failed else 0
+
 # %% ../../nbs/90_cli.ipynb #03dc5b73
 def _positive(kind):
     def parse(s):
@@ -132,7 +152,7 @@ def _seed(s):
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='vislab', description='vislab: a literate lab of computer-vision techniques.')
-    sub = p.add_subparsers(dest='cmd', required=True, metavar='{run,list,zoo,bench}')
+    sub = p.add_subparsers(dest='cmd', required=True, metavar='{run,list,zoo,bench,course}')
     r = sub.add_parser('run', help='run recipes over seeds and print the results table',
                        description='Run recipes over seeds; write results.json, results.png (and models) to --out. '
                                    'Runs already in --out are kept, not redone.')
@@ -164,6 +184,14 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument('--quick', action='store_true', help='fewer repetitions')
     b.add_argument('--out', help='also write bench-NAME.json files to this folder')
     b.set_defaults(fn=cmd_bench)
+    c = sub.add_parser('course', help="write the course's student copies, or prove their checks",
+                       description='build: write student copies of the lessons (solutions stubbed, outputs cleared) to --out. '
+                                   'check: run each lesson\'s student copy and fail if a check passes on its stub.')
+    c.add_argument('action', choices=['build', 'check'])
+    c.add_argument('lessons', nargs='*', metavar='LESSON', help='check: these lesson notebooks (default: every one in --src)')
+    c.add_argument('--src', default='nbs/course', help='the folder of lesson notebooks, with solutions (default: nbs/course)')
+    c.add_argument('--out', default='student', help='build: the folder for the student copies (default: student)')
+    c.set_defaults(fn=cmd_course)
     return p
 
 def main(argv: list[str] | None = None) -> int:

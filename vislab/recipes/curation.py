@@ -6,6 +6,7 @@ __all__ = ['CURATION_RECIPES', 'PoolData', 'pool_captions', 'target_images', 'cu
 
 # %% ../../nbs/08_curation.ipynb #2de5b74f
 from dataclasses import dataclass
+from typing import Callable  # noqa: F401  (PoolData's inherited `augment: Callable | None`, read by show_doc)
 import numpy as np, torch
 from ..data.core import load_data, register_dataset
 from ..data.pool import DEFECTS, Pool, noisy_pool
