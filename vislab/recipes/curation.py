@@ -15,7 +15,7 @@ from ..core import check_choice
 from ..lab.core import Recipe, register_recipe, register_step
 from ..lab.zoo import zoo_home
 from ..multimodal.clip import CaptionData, WordTokenizer, encode_images, load_clip, pair_dls
-from ..multimodal.curation import ARMS, curation_arms, embed_pool, filter_report, mnist_scenes, zero_shot_suite
+from ..multimodal.curation import ARMS, curation_arms, embed_pool, filter_report, mnist_scenes, scorer_texts, zero_shot_suite
 from .clip import CLIP_ARCH
 
 # %% ../../nbs/08_curation.ipynb #f45f350c
@@ -58,8 +58,9 @@ def curation_subset(state,
     keep = curation_arms(pool, emb, encode_images(model, target_images()).numpy(), fraction)[arm]
     per_epoch = int(samples_seen) // state.epochs
     order = np.resize(np.random.default_rng(state.seed).permutation(np.flatnonzero(keep)), per_epoch)
-    state.dls = pair_dls(pool.images[torch.from_numpy(order)], [pool.captions[i] for i in order],
-                         WordTokenizer(vocabulary(), CLIP_ARCH['context_length']), data.x_valid, data.captions_valid,
+    tokenizer = WordTokenizer(vocabulary(), CLIP_ARCH['context_length'])
+    captions = scorer_texts(tokenizer, [pool.captions[i] for i in order])     # foreign words dropped, as the scorer read them
+    state.dls = pair_dls(pool.images[torch.from_numpy(order)], captions, tokenizer, data.x_valid, data.captions_valid,
                          bs=state.recipe.bs, seed=state.seed)
     r = filter_report(pool, keep)
     return dict(kept=float(keep.mean()), n_kept=int(keep.sum()), repeats=per_epoch * state.epochs / keep.sum(),
