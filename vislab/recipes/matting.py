@@ -51,7 +51,7 @@ def matting_eval(state,                              # the run's `State`, with t
                 out[f'{mode}_{s}_w{w}_s'] = (time.perf_counter() - t0) / n_test
     return out
 
-_MATTING = dict(epochs=4, bs=16, lr=3e-3)
+_MATTING = dict(epochs=12, bs=16, lr=3e-3)
 register_recipe(Recipe('matting-plain', steps=(matting_train(k=0), matting_eval(modes=('full', 'down', 'patch'))), **_MATTING,
                        description='MattingNet (width 16) on 64-px crops of 16 composites; scored whole, downsampled to 256 and patch by patch at 512 and 1024 px'))
 register_recipe(Recipe('matting-context', steps=(matting_train(k=4), matting_eval(modes=('context',))), against=('matting-plain',), **_MATTING,
