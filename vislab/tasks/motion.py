@@ -22,10 +22,10 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
 from ..core import check_choice, check_range, evaluating
 
 # %% auto #0
-__all__ = ['SOURCE', 'SHIFTED', 'identity_grid', 'warp', 'Beating', 'beat_field', 'beating_sequences', 'check_sequence',
-           'frame_pairs', 'MotionNet', 'local_ncc', 'smoothness', 'MotionLoss', 'endpoint_error', 'dice', 'motion_dls',
-           'motion_learner', 'track', 'score_video', 'MetaSGD', 'adapt', 'simulate_shift', 'meta_train', 'flow_to_rgb',
-           'colour_wheel', 'show_motion']
+__all__ = ['SOURCE', 'SHIFTED', 'identity_grid', 'warp', 'Beating', 'beat_field', 'beating_sequences', 'pair_flow',
+           'check_sequence', 'frame_pairs', 'MotionNet', 'local_ncc', 'smoothness', 'MotionLoss', 'endpoint_error',
+           'dice', 'motion_dls', 'motion_learner', 'track', 'score_video', 'MetaSGD', 'adapt', 'simulate_shift',
+           'meta_train', 'flow_to_rgb', 'colour_wheel', 'show_motion']
 
 # %% ../../nbs/40_motion.ipynb #6dda9078
 def identity_grid(H: int, W: int) -> Tensor:
@@ -118,6 +118,21 @@ def beating_sequences(n: int,                    # number of sequences
     frames = d['background'] + d['contrast'] * frames
     if d['noise']: frames = frames + d['noise'] * torch.randn(frames.shape, generator=g)
     return Beating(frames.clamp(0, 1), flows, masks, ref, dict(d), seed)
+
+# %% ../../nbs/40_motion.ipynb #10046f44
+def pair_flow(flows: Tensor,     # T×2×H×W true flows of one sequence, frame t → the reference (`Beating.flows[k]`)
+              i: int,            # from frame i
+              j: int,            # to frame j
+              iters: int = 50    # fixed-point iterations
+             ) -> Tensor:
+    "The true flow from frame `i` to frame `j` (2×H×W, pixels): pixel p of frame i shows what frame j shows at p + flow(p)."
+    if flows.ndim != 4 or flows.shape[1] != 2: raise ValueError(f"flows must be T×2×H×W, got shape {tuple(flows.shape)}")
+    for name, v in (('i', i), ('j', j)):
+        if not 0 <= v < len(flows): raise ValueError(f"{name}={v} is out of range for {len(flows)} frames: 0 to {len(flows) - 1}")
+    fi, fj = flows[i][None], flows[j][None]
+    d = fi - warp(fj, fi)
+    for _ in range(iters): d = fi - warp(fj, d)
+    return d[0]
 
 # %% ../../nbs/40_motion.ipynb #c7734db7
 def check_sequence(frames,          # T×C×H×W tensor, or a list of C×H×W frames
