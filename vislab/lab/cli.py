@@ -126,7 +126,7 @@ def cmd_course(a) -> int:
         print(f"wrote {len(paths)} student copies to {a.out}: " + ', '.join(p.relative_to(a.out).as_posix() for p in paths))
         return 0
     failed = 0
-    for p in (a.lessons or course.lessons(a.src)):
+    for p in ([course.find_lesson(n, a.src) for n in a.lessons] or course.lessons(a.src)):
         t0 = time.perf_counter()
         problems = course.prove_checks(p)
         n = len(course.exercises(nbformat.read(p, as_version=4), str(p)))
@@ -188,7 +188,7 @@ def parser() -> argparse.ArgumentParser:
                        description='build: write student copies of the lessons (solutions stubbed, outputs cleared) to --out. '
                                    'check: run each lesson\'s student copy and fail if a check passes on its stub.')
     c.add_argument('action', choices=['build', 'check'])
-    c.add_argument('lessons', nargs='*', metavar='LESSON', help='check: these lesson notebooks (default: every one in --src)')
+    c.add_argument('lessons', nargs='*', metavar='LESSON', help='check: these lessons, by path or name (07_exits; default: every one in --src)')
     c.add_argument('--src', default='nbs/course', help='the folder of lesson notebooks, with solutions (default: nbs/course)')
     c.add_argument('--out', default='student', help='build: the folder for the student copies (default: student)')
     c.set_defaults(fn=cmd_course)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['BEGIN', 'END', 'CHECK', 'STUB', 'SKIP', 'CourseError', 'directives', 'is_check', 'regions', 'stub', 'Exercise',
-           'exercises', 'StubSolutions', 'student_copy', 'lessons', 'build_course', 'prove_checks']
+           'exercises', 'StubSolutions', 'student_copy', 'lessons', 'find_lesson', 'build_course', 'prove_checks']
 
 # %% ../../nbs/91_course.ipynb #b24b4dd4
 try:
@@ -130,6 +130,14 @@ def lessons(src) -> list[Path]:
     src = Path(src)
     if not src.is_dir(): raise FileNotFoundError(f"src={str(src)!r} is not a folder of lesson notebooks")
     return sorted(p for p in src.rglob('*.ipynb') if not any(part[0] in '_.' for part in p.relative_to(src).parts))
+
+def find_lesson(name, src='nbs/course') -> Path:
+    "The lesson `name`: a notebook path as given, else the lesson of `src` with that file name or stem (`07_exits`)."
+    if Path(name).is_file(): return Path(name)
+    found = [p for p in lessons(src) if str(name) in (p.name, p.stem, p.relative_to(Path(src)).with_suffix('').as_posix())]
+    if not found: raise FileNotFoundError(f"lesson {str(name)!r} is neither a notebook nor a lesson of src={str(src)!r}: "
+                                          + ', '.join(p.stem for p in lessons(src)))
+    return found[0]
 
 def build_course(src='nbs/course',  # the folder of lesson notebooks: the solutions
                  out='student',     # where the student copies go (same names, same sub-folders)
