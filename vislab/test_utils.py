@@ -14,6 +14,7 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastai.learner import Learner
     from fastai.callback.core import Callback
     from fastai.callback.progress import ProgressCallback
+    from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (patches Learner.fit_one_cycle)
     from fastai.losses import CrossEntropyLossFlat
 from .core import check_choice, seed_everything
 from .data.core import ImageData, get_dls, load_data

