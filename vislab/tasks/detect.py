@@ -29,7 +29,8 @@ __all__ = ['CLASSES', 'QUERY_DRAWS', 'mask_boxes', 'DetectionScenes', 'detection
            'warp_images', 'warp_objmap', 'warp_boxes', 'flip_scale_crop', 'targets', 'DetectionPrep', 'DetectionDL',
            'detection_dls', 'detr_backbone', 'sine_positions', 'LearnedQueries', 'DETR', 'check_targets',
            'hungarian_match', 'SetLoss', 'detr_learner', 'detect', 'evaluate_detr', 'ModulatedQueries',
-           'modulated_detr', 'combine_queries', 'random_query_ap']
+           'modulated_detr', 'combine_queries', 'random_query_ap', 'query_slots', 'box_colours', 'show_query_slots',
+           'show_matching', 'PinnedQueries', 'weights_widget']
 
 # %% ../../nbs/42_detect.ipynb #11d1cedd
 CLASSES = ATTRIBUTES['kind']
@@ -510,3 +511,94 @@ def random_query_ap(model: DETR, dl,    # a trained `DETR` with `LearnedQueries`
         q.weight = nn.Parameter(combine_queries(model.queries.weight, ratio, how, gen))
         with swapped(model, queries=q): aps.append(evaluate_detr(model, dl, by_count=False)['map'])
     return aps
+
+# %% ../../nbs/42_detect.ipynb #67716810
+@torch.no_grad()
+def query_slots(model: nn.Module, dl) -> tuple[Tensor, Tensor]:
+    "Every query slot's predicted box cxcywh in [0, 1] (queries, images, 4) and its best real-class probability (queries, images) over `dl`."
+    boxes, scores = [], []
+    with evaluating(model):
+        for x, *_ in dl:
+            out = model(x)
+            boxes.append(out['pred_boxes'].cpu()); scores.append(out['logits'].softmax(-1)[..., :-1].amax(-1).cpu())
+    return torch.cat(boxes).transpose(0, 1), torch.cat(scores).transpose(0, 1)
+
+def box_colours(boxes: Tensor,        # boxes cxcywh in [0, 1] (..., 4)
+                small: float = .04     # area (share of the image) below which a box is small
+               ) -> Tensor:
+    "DETR's colour code per box (..., 3): green small, red large and wide, blue large and tall."
+    w, h = boxes[..., 2], boxes[..., 3]
+    green, red, blue = (torch.tensor(c, dtype=torch.float32) for c in ((0, .6, 0), (.85, 0, 0), (0, 0, .85)))
+    big = torch.where((w >= h)[..., None], red, blue)
+    return torch.where((w * h < small)[..., None], green, big)
+
+def show_query_slots(boxes: Tensor, scores: Tensor | None = None,  # from `query_slots`
+                     min_score: float = 0.,   # only boxes the slot is at least this confident of
+                     ncols: int = 5):
+    "DETR's figure: one panel per query slot, the centres of its boxes over the images, coloured by `box_colours`."
+    import matplotlib.pyplot as plt
+    rows = -(-len(boxes) // ncols)
+    fig, axs = plt.subplots(rows, ncols, figsize=(1.4 * ncols, 1.4 * rows), dpi=60, squeeze=False)
+    for k, ax in enumerate(axs.flat):
+        ax.set_xticks([]); ax.set_yticks([])
+        if k >= len(boxes): ax.axis('off'); continue
+        b = boxes[k] if scores is None else boxes[k][scores[k] >= min_score]
+        ax.scatter(b[:, 0], b[:, 1], s=3, c=box_colours(b).numpy())
+        ax.set_xlim(0, 1); ax.set_ylim(1, 0); ax.set_title(f'slot {k}', fontsize=7)
+    return fig
+
+# %% ../../nbs/42_detect.ipynb #e614a86f
+def show_matching(img: Tensor,          # one image (3, H, W) uint8 or in [0, 1]
+                  out: dict,            # the model's output for this image alone: logits (n, C+1), pred_boxes (n, 4)
+                  boxes: Tensor,        # target boxes cxcywh in [0, 1] (m, 4)
+                  labels: Tensor,       # target classes (m,); -1: padding
+                  ax=None) -> list[tuple[int, int]]:
+    "Draw the objects, the predictions the Hungarian matcher assigns them (joined centre to centre) and the rest faintly; returns the (slot, object) pairs."
+    (pi, ti), = hungarian_match(out['logits'][None], out['pred_boxes'][None], boxes[None], labels[None])
+    size = img.shape[-1]
+    px = lambda b: box_convert(b, 'cxcywh', 'xyxy') * size
+    real = labels >= 0
+    ax = show_boxes(img, px(boxes[real]), ax=ax)
+    rest = torch.ones(len(out['pred_boxes']), dtype=torch.bool); rest[pi] = False
+    show_boxes(img, px(out['pred_boxes'][rest]), ax=ax, colour=(1, 1, 1, .25))
+    show_boxes(img, px(out['pred_boxes'][pi]), ax=ax, colour='y')
+    for p, t in zip(pi.tolist(), ti.tolist()):
+        (a, b), (c, e) = (out['pred_boxes'][p, :2] * size).tolist(), (boxes[real][t, :2] * size).tolist()
+        ax.plot([a, c], [b, e], 'y-', lw=.8)
+    return list(zip(pi.tolist(), ti.tolist()))
+
+# %% ../../nbs/42_detect.ipynb #545f549d
+class PinnedQueries(nn.Module):
+    "A `ModulatedQueries` whose query `slot` uses the convex weights `w` (normalised) on every image; the other slots keep the image's."
+    def __init__(self, queries: ModulatedQueries, slot: int, w):
+        super().__init__()
+        if not isinstance(queries, ModulatedQueries): raise ValueError("queries must be ModulatedQueries (a model from `modulated_detr`)")
+        check_range('slot', slot, 0, queries.n - 1)
+        w = torch.as_tensor(w, dtype=torch.float32).flatten()
+        if len(w) != queries.ratio or (w < 0).any() or w.sum() <= 0:
+            raise ValueError(f"w={w.tolist()} must be {queries.ratio} non-negative weights, not all zero")
+        self.queries, self.slot, self.w = queries, slot, w / w.sum()
+    n = property(lambda self: self.queries.n)
+    def weights(self, feats: Tensor) -> Tensor:
+        w = self.queries.weights(feats).clone()
+        w[:, self.slot] = self.w.to(w)
+        return w
+    def forward(self, feats: Tensor) -> Tensor:
+        q = self.queries
+        return torch.einsum('bnr,nrd->bnd', self.weights(feats), q.basic.view(q.n, q.ratio, -1))
+
+def weights_widget(model: DETR,           # a model from `modulated_detr`
+                   x: Tensor,             # one image (3, H, W) as the model reads it (normalised)
+                   img: Tensor,           # the same image to draw (uint8, or in [0, 1])
+                   slot: int = 0):        # the query whose weights the sliders set
+    "Sliders for query `slot`'s convex weights, redrawing that query's detection on `img`."
+    import ipywidgets as widgets, matplotlib.pyplot as plt
+    r = model.queries.ratio
+    sliders = [widgets.FloatSlider(value=1 / r, min=0, max=1, step=.05, description=f'w{k}') for k in range(r)]
+    def draw(**w):
+        v = list(w.values())
+        if sum(v) == 0: return
+        with swapped(model, queries=PinnedQueries(model.queries, slot, v)): p = detect(model, x[None])[0]
+        show_boxes(img, p['boxes'][slot:slot + 1], p['labels'][slot:slot + 1], p['scores'][slot:slot + 1])
+        plt.show()
+    return widgets.interactive(draw, **{f'w{k}': s for k, s in enumerate(sliders)})
