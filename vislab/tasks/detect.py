@@ -27,8 +27,8 @@ from ..models import create_model
 # %% auto #0
 __all__ = ['CLASSES', 'QUERY_DRAWS', 'mask_boxes', 'DetectionScenes', 'detection_scenes', 'show_boxes', 'Warp', 'random_warp',
            'warp_images', 'warp_objmap', 'warp_boxes', 'flip_scale_crop', 'targets', 'DetectionPrep', 'DetectionDL',
-           'detection_dls', 'detr_backbone', 'sine_positions', 'LearnedQueries', 'DETR', 'check_targets',
-           'hungarian_match', 'SetLoss', 'detr_learner', 'detect', 'evaluate_detr', 'ModulatedQueries',
+           'detection_dls', 'detr_backbone', 'sine_positions', 'point_positions', 'LearnedQueries', 'DETR',
+           'check_targets', 'hungarian_match', 'SetLoss', 'detr_learner', 'detect', 'evaluate_detr', 'ModulatedQueries',
            'modulated_detr', 'combine_queries', 'random_query_ap', 'query_slots', 'box_colours', 'show_query_slots',
            'show_matching', 'PinnedQueries', 'weights_widget']
 
@@ -211,14 +211,23 @@ def sine_positions(h: int, w: int,         # token grid
                   ) -> Tensor:
     "DETR's normalised 2-D sine positional encoding (d, h, w): the first d/2 channels encode the row, the rest the column."
     if d % 4: raise ValueError(f"d={d} must be a multiple of 4 (sin and cos of the row and the column)")
-    npf, scale, eps = d // 2, 2 * np.pi, 1e-6
-    y = torch.arange(1, h + 1, dtype=torch.float32)[:, None].expand(h, w) / (h + eps) * scale
-    x = torch.arange(1, w + 1, dtype=torch.float32)[None].expand(h, w) / (w + eps) * scale
-    dim_t = temperature ** (2 * (torch.arange(npf) // 2) / npf)
+    eps = 1e-6
+    y = torch.arange(1, h + 1, dtype=torch.float32)[:, None].expand(h, w) / (h + eps)
+    x = torch.arange(1, w + 1, dtype=torch.float32)[None].expand(h, w) / (w + eps)
+    return point_positions(torch.stack((x, y), -1), d, temperature).permute(2, 0, 1)
+
+def point_positions(points: Tensor,          # points (..., 2) as (x, y) in [0, 1]
+                    d: int,                  # model width (a multiple of 4)
+                    temperature: float = 10000.
+                   ) -> Tensor:
+    "The same sine encoding (..., d) at continuous points: a point on a token's grid position gets that token's encoding."
+    if d % 4: raise ValueError(f"d={d} must be a multiple of 4 (sin and cos of the row and the column)")
+    npf = d // 2
+    dim_t = (temperature ** (2 * (torch.arange(npf, device=points.device) // 2) / npf)).to(points.dtype)
     def enc(v):
-        p = v[..., None] / dim_t
+        p = v[..., None] * (2 * np.pi) / dim_t
         return torch.stack((p[..., 0::2].sin(), p[..., 1::2].cos()), -1).flatten(-2)
-    return torch.cat((enc(y), enc(x)), -1).permute(2, 0, 1)
+    return torch.cat((enc(points[..., 1]), enc(points[..., 0])), -1)
 
 # %% ../../nbs/42_detect.ipynb #a0135c67
 class LearnedQueries(nn.Module):
@@ -246,7 +255,8 @@ class DETR(nn.Module):
                  ffn: int = 128,                  # feed-forward width
                  dropout: float = 0.,             # transformer dropout (DETR: 0.1)
                  backbone: str | nn.Module = 'resnet8',  # a library ResNet for `detr_backbone`, or any module images → feature map
-                 queries: nn.Module | None = None  # the query module; None: `LearnedQueries(n_queries, d)`
+                 queries: nn.Module | None = None,  # the query module; None: `LearnedQueries(n_queries, d)`
+                 reference_points: bool = False    # each query predicts a reference point; boxes are offsets from it
                 ):
         super().__init__()
         for k, v in dict(n_classes=n_classes, n_queries=n_queries, layers=layers, heads=heads, ffn=ffn).items(): check_range(k, v, 1)
@@ -259,6 +269,7 @@ class DETR(nn.Module):
         self.encoder, self.decoder = nn.ModuleList(enc() for _ in range(layers)), nn.ModuleList(dec() for _ in range(layers))
         self.queries = LearnedQueries(n_queries, d) if queries is None else queries
         self.class_head, self.box_head = nn.Linear(d, n_classes + 1), _mlp(d, d, 4, 3)
+        self.reference = nn.Linear(d, 2) if reference_points else None
         self.n_classes, self.d = n_classes, d
 
     n_queries = property(lambda self: self.queries.n, doc="Output slots per image.")
@@ -274,12 +285,16 @@ class DETR(nn.Module):
 
     def decode(self, q: Tensor, mem: Tensor) -> dict:
         "Outputs of queries `q` (b, n, d) over `mem`: the last layer's `logits`, `pred_boxes` (cxcywh in [0, 1]); the others' in `auxiliary_outputs`."
-        hs = []
+        hs, offset = [], 0.
+        if self.reference is not None:                        # Deformable/Anchor DETR: a point per query, its encoding added
+            ref = self.reference(q).sigmoid()
+            q = q + point_positions(ref, self.d)
+            offset = F.pad(torch.logit(ref, eps=1e-5), (0, 2))  # the box head predicts the centre relative to it
         for layer in self.decoder:
             q = layer(q, mem)
             hs.append(q)
         hs = torch.stack(hs)
-        logits, boxes = self.class_head(hs), self.box_head(hs).sigmoid()
+        logits, boxes = self.class_head(hs), (self.box_head(hs) + offset).sigmoid()
         return dict(logits=logits[-1], pred_boxes=boxes[-1],
                     auxiliary_outputs=[dict(logits=a, pred_boxes=b) for a, b in zip(logits[:-1], boxes[:-1])])
 
