@@ -252,7 +252,7 @@ def cifar100(path: str | Path | None = None) -> ImageData:
     "CIFAR-100 (fine labels; 50,000 train / 10,000 valid) read by torchvision's `CIFAR100` from the folder holding `cifar-100-python/`: `path`, `$VISLAB_DATA` or `data_home()`; downloaded there where a network exists."
     from torchvision.datasets import CIFAR100
     env = os.environ.get('VISLAB_DATA')
-    roots = [Path(path).expanduser()] if path is not None else [Path(env).expanduser()] * bool(env) + [data_home()]
+    roots = [Path(path).expanduser()] if path is not None else ([Path(env).expanduser()] if env else []) + [data_home()]
     for root in roots:
         if (root / 'cifar-100-python').is_dir():
             tr, va = CIFAR100(root, train=True), CIFAR100(root, train=False)
