@@ -6,8 +6,8 @@ __all__ = ['detect_data', 'detr_model', 'detr_train', 'detr_eval']
 
 # %% ../../nbs/42_detect.ipynb #a93e90b8
 from ..lab.core import Recipe, register_recipe, register_step
-from ..tasks.detect import (QUERY_DRAWS, DETR, detection_dls, detr_learner, evaluate_detr, modulated_detr,
-                                 random_query_ap)
+from ..tasks.detect import (QUERY_DRAWS, DETR, ModulatedQueries, detection_dls, detr_learner, evaluate_detr,
+                                 modulated_detr, random_query_ap, weights_by_count)
 
 # %% ../../nbs/42_detect.ipynb #dcdf90a8
 @register_step
@@ -17,9 +17,10 @@ def detect_data(state, n_valid: int = 500, size: int = 64, n_objects=(1, 5)):
 
 @register_step
 def detr_model(state, n_queries: int = 10, ratio: int | None = None, **kwargs):
-    "Put a fresh `DETR` with `n_queries` learned queries, or (`ratio` given) `modulated_detr(n_queries, ratio)`, in `state.model`."
+    "Put a fresh `DETR` with `n_queries` learned queries, or (`ratio` given) `modulated_detr(n_queries, ratio)`, in `state.model`; modulated, the untrained weights' share explained by object count too."
     c = state.dls.c
     state.model = DETR(c, n_queries, **kwargs) if ratio is None else modulated_detr(c, n_queries, ratio, **kwargs)
+    if ratio is not None: return {'weights_eta2_init': weights_by_count(state.model, state.dls.valid, seed=state.seed)['eta2']}
 
 @register_step
 def detr_train(state):
@@ -30,23 +31,34 @@ def detr_train(state):
 
 @register_step
 def detr_eval(state, draws: int = 0, ratio: int = 4):
-    "COCO mAP, AP50, AP75 and mAP per object count on the validation scenes; with `draws`, mean mAP of each kind of random query draw."
-    r = evaluate_detr(state.model, state.dls.valid)
+    "COCO mAP, AP50, AP75 and mAP per object count on the validation scenes; with `draws`, mean mAP of each kind of random query draw; for modulated queries, the weights' dependence on object count."
+    model, valid = state.model, state.dls.valid
+    r = evaluate_detr(model, valid)
     out = {k: r[k] for k in ('map', 'map_50', 'map_75')} | {f'map_{k}obj': v for k, v in r['per_count'].items()}
     out['per_class'] = r['per_class']
     for how in (QUERY_DRAWS if draws else ()):
-        aps = random_query_ap(state.model, state.dls.valid, ratio, how, draws, seed=state.seed)
+        aps = random_query_ap(model, valid, ratio, how, draws, seed=state.seed)
         out[f'map_{how}'] = sum(aps) / len(aps)
+    if isinstance(model.queries, ModulatedQueries):
+        w = weights_by_count(model, valid, seed=state.seed)
+        out |= {'weights_eta2': w['eta2'], 'weights_eta2_shuffled': w['eta2_shuffled']}
+        out |= {f'weights_entropy_{k}obj': e for k, e in w['entropy'].items()}
     return out
 
 # %% ../../nbs/42_detect.ipynb #6c4d064f
 _DETR = dict(epochs=30, bs=32, lr=1e-3, n_train=2000)
-for _r in (Recipe('detr-learned', steps=(detect_data(), detr_model(n_queries=10), detr_train(), detr_eval()), **_DETR,
-                  description='small DETR (resnet8 trunk, 2+2 layers, width 64) with 10 learned queries on 2,000 detection scenes'),
-           Recipe('detr-learned-xR', steps=(detect_data(), detr_model(n_queries=40), detr_train(), detr_eval(draws=10, ratio=4)),
-                  against=('detr-learned',), **_DETR,
-                  description='the same with 40 learned queries; also scored with 10 random (Dirichlet, Gaussian, fresh) combinations of groups of 4'),
-           Recipe('detr-modulated', steps=(detect_data(), detr_model(n_queries=10, ratio=4), detr_train(), detr_eval()),
-                  against=('detr-learned', 'detr-learned-xR'), **_DETR,
-                  description='the same with 10 DQ-Det modulated queries from 40 basic ones (R = 4), basic-query loss in training')):
+
+def _detr_recipe(name: str, description: str, eval_step=None, against=(), **model):
+    "A study recipe: detection scenes, a DETR with reference points built by `detr_model(**model)`, trained and scored."
+    steps = (detect_data(), detr_model(reference_points=True, **model), detr_train(), eval_step or detr_eval())
+    return Recipe(name, steps=steps, against=against, description=description, **_DETR)
+
+for _r in (_detr_recipe('detr-learned', 'small DETR (resnet8 trunk, 2+2 layers, width 64, reference points) with 10 learned queries on 2,000 detection scenes',
+                        n_queries=10),
+           _detr_recipe('detr-learned-xR', 'the same with 40 learned queries; also scored with 10 random (Dirichlet, Gaussian, fresh) combinations of groups of 4',
+                        detr_eval(draws=10, ratio=4), ('detr-learned',), n_queries=40),
+           _detr_recipe('detr-modulated', 'the same with 10 DQ-Det modulated queries from 40 basic ones (R = 4), basic-query loss in training',
+                        against=('detr-learned', 'detr-learned-xR'), n_queries=10, ratio=4),
+           *(_detr_recipe(f'detr-modulated-n{n}', f'the same with {n} modulated queries from {4 * n} basic ones (R = 4)',
+                          against=('detr-modulated',), n_queries=n, ratio=4) for n in (5, 20))):
     register_recipe(_r)

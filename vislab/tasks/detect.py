@@ -29,8 +29,8 @@ __all__ = ['CLASSES', 'QUERY_DRAWS', 'mask_boxes', 'DetectionScenes', 'detection
            'warp_images', 'warp_objmap', 'warp_boxes', 'flip_scale_crop', 'targets', 'DetectionPrep', 'DetectionDL',
            'detection_dls', 'detr_backbone', 'sine_positions', 'point_positions', 'LearnedQueries', 'DETR',
            'check_targets', 'hungarian_match', 'SetLoss', 'detr_learner', 'detect', 'evaluate_detr', 'ModulatedQueries',
-           'modulated_detr', 'combine_queries', 'random_query_ap', 'query_slots', 'box_colours', 'show_query_slots',
-           'show_matching', 'PinnedQueries', 'weights_widget']
+           'modulated_detr', 'eta_squared', 'weights_by_count', 'combine_queries', 'random_query_ap', 'query_slots',
+           'box_colours', 'show_query_slots', 'show_matching', 'PinnedQueries', 'weights_widget']
 
 # %% ../../nbs/42_detect.ipynb #11d1cedd
 CLASSES = ATTRIBUTES['kind']
@@ -479,8 +479,11 @@ class ModulatedQueries(nn.Module):
         "Convex weights (b, n, ratio) of each output query's group, from backbone features (b, C, h, w)."
         return self.mlp(feats.amax((-2, -1))).view(len(feats), self.n, self.ratio).softmax(-1)
 
-    def forward(self, feats: Tensor) -> Tensor:
-        return torch.einsum('bnr,nrd->bnd', self.weights(feats), self.basic.view(self.n, self.ratio, -1))
+    def combine(self, w: Tensor) -> Tensor:
+        "The queries (b, n, d) that convex weights `w` (b, n, ratio) make of each group of basic queries."
+        return torch.einsum('bnr,nrd->bnd', w, self.basic.view(self.n, self.ratio, -1))
+
+    def forward(self, feats: Tensor) -> Tensor: return self.combine(self.weights(feats))
 
     def basic_queries(self, feats: Tensor) -> Tensor:
         "The basic queries (b, n·ratio, d), decoded in training for their own set loss."
@@ -491,6 +494,35 @@ def modulated_detr(n_classes: int, n_queries: int = 10, ratio: int = 4, **kwargs
     m = DETR(n_classes, n_queries, **kwargs)
     m.queries = ModulatedQueries(n_queries, m.d, m.feat_dim, ratio)
     return m
+
+# %% ../../nbs/42_detect.ipynb #19c7d964
+def eta_squared(values: Tensor,   # observations (n,) or (n, k): k columns pooled
+                groups: Tensor    # group of each observation (n,)
+               ) -> float:
+    "Share of the variance of `values` explained by `groups`: between-group over total sum of squares (columns summed)."
+    v = values.double().reshape(len(values), -1)
+    if len(groups) != len(v): raise ValueError(f"groups has {len(groups)} entries for {len(v)} values")
+    dev = v - v.mean(0)
+    total = (dev ** 2).sum()
+    between = sum(int((groups == g).sum()) * (dev[groups == g].mean(0) ** 2).sum() for g in groups.unique())
+    return float(between / total) if total > 0 else 0.
+
+@torch.no_grad()
+def weights_by_count(model: DETR, dl,    # a model from `modulated_detr`, and (unaugmented) data
+                     seed: int = 0       # the shuffle of the chance baseline
+                    ) -> dict:
+    "The convex weights' dependence on object count over `dl`: `eta2`, `eta2_shuffled` (chance), `mean` {k: (n, R)}, `entropy` {k: nats}."
+    if not isinstance(model.queries, ModulatedQueries): raise ValueError("model.queries must be ModulatedQueries (a model from `modulated_detr`)")
+    ws, ks = [], []
+    with evaluating(model):
+        for x, _, labels in dl:
+            ws.append(model.queries.weights(model.backbone(x)).cpu()); ks.append((labels >= 0).sum(1).cpu())
+    w, k = torch.cat(ws), torch.cat(ks)
+    shuffled = k[torch.randperm(len(k), generator=torch.Generator().manual_seed(seed))]
+    ent = -(w * w.clamp_min(1e-12).log()).sum(-1).mean(-1)
+    return dict(eta2=eta_squared(w, k), eta2_shuffled=eta_squared(w, shuffled),
+                mean={int(c): w[k == c].mean(0) for c in k.unique()},
+                entropy={int(c): float(ent[k == c].mean()) for c in k.unique()})
 
 # %% ../../nbs/42_detect.ipynb #526b32d9
 QUERY_DRAWS = ('dirichlet', 'gaussian', 'fresh')
@@ -598,9 +630,7 @@ class PinnedQueries(nn.Module):
         w = self.queries.weights(feats).clone()
         w[:, self.slot] = self.w.to(w)
         return w
-    def forward(self, feats: Tensor) -> Tensor:
-        q = self.queries
-        return torch.einsum('bnr,nrd->bnd', self.weights(feats), q.basic.view(q.n, q.ratio, -1))
+    def forward(self, feats: Tensor) -> Tensor: return self.queries.combine(self.weights(feats))
 
 def weights_widget(model: DETR,           # a model from `modulated_detr`
                    x: Tensor,             # one image (3, H, W) as the model reads it (normalised)
