@@ -93,7 +93,11 @@ class Registry(dict):
         if name not in self and (cat := self._catalog()): cat.load(self.kind, name)
         if name in self: return self[name]
         if default is not _MISSING: return default
-        check_choice(arg or self.kind, name, self.names())
+        try: check_choice(arg or self.kind, name, self.names())
+        except ValueError as e:
+            if not self._catalog(): raise
+            raise ValueError(f"{e} (a {self.kind} just added to vislab's notebooks is known here once the catalog is "
+                             "rebuilt: python tools/catalog.py)") from None
         raise LookupError(f"the catalog names {self.kind} {name!r}, but its module does not register it: "
                           "rebuild the catalog with python tools/catalog.py")
 

@@ -27,10 +27,11 @@ from ..core import Registry, check_choice, check_range, network_available, pick_
 
 # %% auto #0
 __all__ = ['DATASETS', 'CIFAR10_ANIMALS', 'ImageData', 'random_shift', 'random_flip', 'cifar_augment', 'mnist_augment',
-           'stratified_subset', 'mnist_arrays', 'mnist5k', 'digits', 'data_home', 'cifar10_path', 'cifar10', 'cifar100',
-           'DatasetSpec', 'register_dataset', 'get_spec', 'load_data', 'list_datasets', 'longtail_counts', 'lt_groups',
-           'longtail', 'subset', 'classes_subset', 'register_derived', 'register_longtail', 'register_subset', 'denorm',
-           'normalize', 'BatchPrep', 'LabelledImages', 'TensorDL', 'channel_stats', 'get_dls', 'VideoData']
+           'stratified_subset', 'mnist_arrays', 'mnist5k', 'digits', 'data_home', 'data_roots', 'cifar10_path',
+           'cifar10', 'cifar100', 'DatasetSpec', 'register_dataset', 'get_spec', 'load_data', 'list_datasets',
+           'longtail_counts', 'lt_groups', 'longtail', 'subset', 'classes_subset', 'register_derived',
+           'register_longtail', 'register_subset', 'denorm', 'normalize', 'BatchPrep', 'LabelledImages', 'TensorDL',
+           'channel_stats', 'get_dls', 'VideoData']
 
 # %% ../../nbs/01_data.ipynb #363647ab
 @dataclass(repr=False)
@@ -131,6 +132,11 @@ def data_home() -> Path:
     "vislab's own data folder, `$VISLAB_HOME/data` (default `~/.vislab/data`): unpacked archives and decoded caches."
     return Path(os.environ.get('VISLAB_HOME', '~/.vislab')).expanduser() / 'data'
 
+def data_roots() -> list[Path]:
+    "The folders a dataset is looked for in, first to last: `$VISLAB_DATA` (when set), then `data_home()`."
+    env = os.environ.get('VISLAB_DATA')
+    return ([Path(env).expanduser()] if env else []) + [data_home()]
+
 def _writable(d: Path) -> bool:
     "Whether `d` is a folder we may write to, honouring its permission bits even when running as root."
     return d.is_dir() and bool(stat.S_IMODE(d.stat().st_mode) & 0o222) and os.access(d, os.W_OK)
@@ -188,8 +194,7 @@ def cifar10_path(path: str | Path | None = None, download: bool = True) -> Path:
         if found is None: raise FileNotFoundError(f"path={str(path)!r} holds neither a cifar10 folder (train/, test/) nor cifar10.tgz")
         return found
     from fastai.data.external import fastai_path
-    env = os.environ.get('VISLAB_DATA')
-    for d in ([Path(env).expanduser()] if env else []) + [data_home(), fastai_path('data')]:
+    for d in data_roots() + [fastai_path('data')]:
         found = _find(d)
         if found is not None: return found
     if download and network_available(urlparse(_CIFAR_URL).hostname):
@@ -198,7 +203,7 @@ def cifar10_path(path: str | Path | None = None, download: bool = True) -> Path:
     raise FileNotFoundError(
         f"CIFAR-10 not found and {'no network to download it' if download else 'download=False'}. Put the folder "
         f"cifar10/ (train/<class>/*.jpg, test/<class>/*.jpg) or the archive cifar10.tgz ({_CIFAR_URL}) in the folder "
-        f"named by $VISLAB_DATA (now {env!r}), or in {data_home()}")
+        f"named by $VISLAB_DATA (now {os.environ.get('VISLAB_DATA')!r}), or in {data_home()}")
 
 # %% ../../nbs/01_data.ipynb #a8eda1ec
 _IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp'}
@@ -251,8 +256,7 @@ _CIFAR100_URL = 'https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz'  # to
 def cifar100(path: str | Path | None = None) -> ImageData:
     "CIFAR-100 (fine labels; 50,000 train / 10,000 valid) read by torchvision's `CIFAR100` from the folder holding `cifar-100-python/`: `path`, `$VISLAB_DATA` or `data_home()`; downloaded there where a network exists."
     from torchvision.datasets import CIFAR100
-    env = os.environ.get('VISLAB_DATA')
-    roots = [Path(path).expanduser()] if path is not None else ([Path(env).expanduser()] if env else []) + [data_home()]
+    roots = [Path(path).expanduser()] if path is not None else data_roots()
     for root in roots:
         if (root / 'cifar-100-python').is_dir():
             tr, va = CIFAR100(root, train=True), CIFAR100(root, train=False)
@@ -260,7 +264,7 @@ def cifar100(path: str | Path | None = None) -> ImageData:
     else:
         if path is not None or not network_available(urlparse(_CIFAR100_URL).hostname):
             raise FileNotFoundError(f"CIFAR-100 not found: put cifar-100-python/ (unpacked from {_CIFAR100_URL}) in "
-                                    + ' or '.join(map(str, roots)) + ('' if path is not None else f" ($VISLAB_DATA is {env!r})"))
+                                    + ' or '.join(map(str, roots)) + ('' if path is not None else f" ($VISLAB_DATA is {os.environ.get('VISLAB_DATA')!r})"))
         tr, va = (CIFAR100(roots[-1], train=t, download=True) for t in (True, False))
     x = lambda ds: torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
     return ImageData('cifar100', x(tr), torch.tensor(tr.targets), x(va), torch.tensor(va.targets), list(tr.classes), augment=cifar_augment)

@@ -48,9 +48,9 @@ def detr_eval(state, draws: int = 0, ratio: int = 4):
 # %% ../../nbs/42_detect.ipynb #6c4d064f
 _DETR = dict(epochs=30, bs=32, lr=1e-3, n_train=2000)
 
-def _detr_recipe(name: str, description: str, eval_step=None, against=(), **model):
-    "A study recipe: detection scenes, a DETR with reference points built by `detr_model(**model)`, trained and scored."
-    steps = (detect_data(), detr_model(reference_points=True, **model), detr_train(), eval_step or detr_eval())
+def _detr_recipe(name: str, description: str, eval_step=None, against=(), reference_points=True, **model):
+    "A study recipe: detection scenes, a DETR (with reference points unless told) built by `detr_model(**model)`, trained and scored."
+    steps = (detect_data(), detr_model(reference_points=reference_points, **model), detr_train(), eval_step or detr_eval())
     return Recipe(name, steps=steps, against=against, description=description, **_DETR)
 
 for _r in (_detr_recipe('detr-learned', 'small DETR (resnet8 trunk, 2+2 layers, width 64, reference points) with 10 learned queries on 2,000 detection scenes',
@@ -60,5 +60,7 @@ for _r in (_detr_recipe('detr-learned', 'small DETR (resnet8 trunk, 2+2 layers, 
            _detr_recipe('detr-modulated', 'the same with 10 DQ-Det modulated queries from 40 basic ones (R = 4), basic-query loss in training',
                         against=('detr-learned', 'detr-learned-xR'), n_queries=10, ratio=4),
            *(_detr_recipe(f'detr-modulated-n{n}', f'the same with {n} modulated queries from {4 * n} basic ones (R = 4)',
-                          against=('detr-modulated',), n_queries=n, ratio=4) for n in (5, 20))):
+                          against=('detr-modulated',), n_queries=n, ratio=4) for n in (5, 20)),
+           _detr_recipe('detr-plain', 'DETR as published, without reference points: 10 learned queries, the same budget',
+                        reference_points=False, n_queries=10)):
     register_recipe(_r)
