@@ -8,7 +8,7 @@ __all__ = ['bench_avcaption']
 import torch
 from ..core import environment, seed_everything
 from ..data.core import load_data
-from ..multimodal.avcaption import FUSIONS, VIEWS, AVCaptioner, CaptionLoss, Vocab, av_clips, beam_search, greedy
+from ..multimodal.avcaption import EOS, FUSIONS, TOKENIZER, VIEWS, AVCaptioner, CaptionLoss, av_clips, beam_search, greedy
 
 # %% ../../nbs/43_avcaption.ipynb #537dd8a3
 from .core import best_of, register_bench
@@ -16,7 +16,7 @@ from .core import best_of, register_bench
 # %% ../../nbs/43_avcaption.ipynb #444ca9c4
 def _never_done(model):
     "A step-count-fixed decoder for timing: `<eos>` can never win, so every caption runs to the full length."
-    model.head.bias.data[2] = -1e4
+    model.head.bias.data[EOS] = -1e4
     return model
 
 @register_bench('avcaption')
@@ -28,8 +28,7 @@ def bench_avcaption(quick: bool = False,  # batch 8, one round, instead of 32 an
     seed_everything(0)
     d = load_data('mnist5k')
     c = av_clips(d.x_train, d.y_train, bs, seed=0)
-    voc = Vocab()
-    toks = torch.stack([voc.encode(s, 14) for s in c.captions()])
+    toks = TOKENIZER(c.captions())
     def step(model, opt, loss):
         opt.zero_grad(); loss(model(c.frames, c.mel, toks[:, :-1]), toks[:, 1:]).backward(); opt.step()
     cases = {}

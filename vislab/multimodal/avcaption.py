@@ -19,13 +19,14 @@ with warnings.catch_warnings():                  # fastai's import calls the dep
     from fastai.data.load import DataLoader
     from fastai.learner import Learner
 from ..core import check_choice, check_range, evaluating
+from .clip import WordTokenizer
 
 # %% auto #0
-__all__ = ['COLOURS', 'DIGIT_WORDS', 'SLOTS', 'SLOT_WORDS', 'CAPTION', 'TRANSCRIPT', 'SPECIALS', 'WORDS', 'PAD', 'BOS', 'EOS',
-           'SR', 'FPS', 'N_MELS', 'HOP', 'FUSIONS', 'VIEWS', 'ARMS', 'fill', 'read_slots', 'Vocab', 'speech_code',
+__all__ = ['COLOURS', 'DIGIT_WORDS', 'SLOTS', 'SLOT_WORDS', 'CAPTION', 'TRANSCRIPT', 'SPECIALS', 'WORDS', 'TOKENIZER', 'PAD',
+           'BOS', 'EOS', 'SR', 'FPS', 'N_MELS', 'HOP', 'FUSIONS', 'VIEWS', 'ARMS', 'fill', 'read_slots', 'speech_code',
            'tone_hz', 'bounce_path', 'log_mel', 'check_clip', 'AVClips', 'av_clips', 'show_clip', 'FrameEncoder',
            'AudioEncoder', 'Fusion', 'AVCaptioner', 'CaptionLoss', 'mbp_loss', 'avcap_dls', 'avcap_learner', 'greedy',
-           'beam_search', 'captions_of', 'caption_scores', 'slot_accuracy', 'pretrain', 'finetune', 'view_accuracy',
+           'beam_search', 'caption_scores', 'slot_accuracy', 'pretrain', 'finetune', 'view_accuracy',
            'evaluate_captions', 'cross_attention', 'show_attention']
 
 # %% ../../nbs/43_avcaption.ipynb #55ec86af
@@ -39,7 +40,6 @@ TRANSCRIPT = '{colour} {digit} moves {direction} at the {position}'
 SPECIALS = ['<pad>', '<bos>', '<eos>']
 WORDS = SPECIALS + sorted({w for t in (CAPTION, TRANSCRIPT) for w in t.split() if '{' not in w}
                           | {w for ws in SLOT_WORDS.values() for w in ws})
-PAD, BOS, EOS = 0, 1, 2
 
 def fill(template: str,  # `CAPTION` or `TRANSCRIPT`
          slots: dict     # slot name → index into `SLOT_WORDS[name]`
@@ -60,28 +60,10 @@ def read_slots(caption: str,           # a generated caption
     return out
 
 # %% ../../nbs/43_avcaption.ipynb #301922f4
-class Vocab:
-    "Words ↔ token ids of the world's sentences: `<pad>` 0, `<bos>` 1, `<eos>` 2, then `WORDS`."
-    def __init__(self, words: list = WORDS): self.words, self.index = list(words), {w: i for i, w in enumerate(words)}
-    def __len__(self): return len(self.words)
-    def encode(self, sentence: str, length: int | None = None) -> Tensor:
-        "`<bos>` ids of `sentence`'s words `<eos>`, padded with `<pad>` to `length` (None: no padding)."
-        ws = sentence.split() if isinstance(sentence, str) else None
-        if not ws: raise ValueError(f"sentence={sentence!r} is empty; a caption needs at least one word")
-        bad = [w for w in ws if w not in self.index or self.index[w] < len(SPECIALS)]
-        if bad: raise ValueError(f"sentence={sentence!r} has word(s) {bad} outside the vocabulary; allowed: {', '.join(self.words[len(SPECIALS):])}")
-        ids = [BOS, *(self.index[w] for w in ws), EOS]
-        if length is not None:
-            if len(ids) > length: raise ValueError(f"sentence={sentence!r} needs {len(ids)} tokens, more than length={length}")
-            ids += [PAD] * (length - len(ids))
-        return torch.tensor(ids)
-    def decode(self, ids) -> str:
-        "The words of `ids` after a leading `<bos>`, up to the first `<eos>`; `<pad>` skipped."
-        out = []
-        for i in (ids.tolist() if isinstance(ids, Tensor) else ids):
-            if i == EOS: break
-            if i not in (PAD, BOS): out.append(self.words[i])
-        return ' '.join(out)
+TOKENIZER = WordTokenizer(WORDS[len(SPECIALS):], context_length=14,
+                          hint=f"a caption or transcript may use only the {len(WORDS) - len(SPECIALS)} words of "
+                               "`vislab.multimodal.avcaption.WORDS` after its special tokens")
+PAD, BOS, EOS = TOKENIZER.pad_token_id, TOKENIZER.sot_token_id, TOKENIZER.eot_token_id   # `<pad>`, `<bos>`, `<eos>` of `WORDS`
 
 # %% ../../nbs/43_avcaption.ipynb #a9978e7f
 def speech_code(word: str) -> tuple[float, float]:
@@ -334,9 +316,8 @@ def avcap_dls(train: AVClips,              # training clips
              ) -> DataLoaders:
     "fastai `DataLoaders` of (frames, log-mel, `<bos>`-started tokens) → next tokens of `target` sentences."
     check_choice('target', target, ('caption', 'transcript'))
-    voc = Vocab()
     def ds(c):
-        toks = torch.stack([voc.encode(s, 14) for s in (c.captions() if target == 'caption' else c.transcripts())])
+        toks = TOKENIZER(c.captions() if target == 'caption' else c.transcripts())
         return TensorDataset(c.frames, c.mel, toks[:, :-1], toks[:, 1:])
     return DataLoaders(DataLoader(ds(train), bs=bs, shuffle=True, drop_last=True, seed=seed),
                        DataLoader(ds(valid), bs=2 * bs))
@@ -392,11 +373,6 @@ def beam_search(model: AVCaptioner,  # a trained captioner
             done = done[beam] | (word == EOS)
             if done.all(): break
     return out.view(B, k, -1)[:, 0], score[:, 0]
-
-def captions_of(ids: Tensor) -> list[str]:
-    "The sentences of a batch of token ids."
-    voc = Vocab()
-    return [voc.decode(r) for r in ids]
 
 # %% ../../nbs/43_avcaption.ipynb #442c2614
 def caption_scores(hyps: list[str],   # one generated caption per clip
@@ -459,8 +435,7 @@ def finetune(model: AVCaptioner,            # a pre-trained captioner
 @torch.no_grad()
 def view_accuracy(model: AVCaptioner, clips: AVClips, view: str, target: str = 'transcript') -> float:
     "Teacher-forced word accuracy (`<pad>` excluded) of `target` sentences of `clips` in `view`."
-    voc = Vocab()
-    toks = torch.stack([voc.encode(s, 14) for s in (clips.transcripts() if target == 'transcript' else clips.captions())])
+    toks = TOKENIZER(clips.transcripts() if target == 'transcript' else clips.captions())
     with evaluating(model):
         v, a = model.tokens(clips.frames, clips.mel)
         pred = model.decode(model.memory(v, a, view), toks[:, :-1]).argmax(-1)
@@ -470,7 +445,7 @@ def view_accuracy(model: AVCaptioner, clips: AVClips, view: str, target: str = '
 def evaluate_captions(model: AVCaptioner, clips: AVClips, view: str = 'av', k: int = 1) -> dict:
     "BLEU-4, CIDEr, ROUGE-L and slot accuracies of `model`'s captions of `clips` in `view` (greedy if `k` is 1, else beam `k`)."
     ids = greedy(model, clips.frames, clips.mel, view) if k == 1 else beam_search(model, clips.frames, clips.mel, k, view)[0]
-    hyps = captions_of(ids)
+    hyps = TOKENIZER.decode(ids)
     return dict(**caption_scores(hyps, clips.captions()), **{f'acc_{s}': a for s, a in slot_accuracy(hyps, clips.slots).items()})
 
 # %% ../../nbs/43_avcaption.ipynb #e2e9f7f1
@@ -499,7 +474,7 @@ def show_attention(model: AVCaptioner, clips: AVClips, i: int = 0, view: str = '
     if model.fusion.kind != 'local-global': raise ValueError(f"show_attention needs local-global fusion, got fusion={model.fusion.kind!r}")
     ids = greedy(model, clips.frames[i:i + 1], clips.mel[i:i + 1], view)
     at = cross_attention(model, clips.frames[i:i + 1], clips.mel[i:i + 1], ids, view)[0]
-    words = Vocab().decode(ids[0]).split() + ['<eos>']
+    words = TOKENIZER.decode(ids)[0].split() + [WORDS[EOS]]
     T = clips.frames.shape[1]
     fig, axs = plt.subplots(1, 2, figsize=(5, 2.4), dpi=60, gridspec_kw=dict(width_ratios=[1, 2]))
     for ax, part, name in ((axs[0], at[:len(words), 1:1 + T], 'frames'), (axs[1], at[:len(words), 1 + T:], 'audio time')):

@@ -28,7 +28,7 @@ from ..models import create_model, register_arch
 from ..data.scenes import ATTRIBUTES, Scenes, true_edit, render, sample_scenes, scene_set, vocabulary
 
 # %% auto #0
-__all__ = ['SPECIAL_TOKENS', 'scene_clip', 'TWIN_ATTRS', 'SWAPPABLE', 'WordTokenizer', 'TextEncoder', 'image_trunk',
+__all__ = ['SPECIAL_TOKENS', 'SCENE_HINT', 'scene_clip', 'TWIN_ATTRS', 'SWAPPABLE', 'WordTokenizer', 'TextEncoder', 'image_trunk',
            'ImageEncoder', 'SceneCLIP', 'clip_loss', 'CLIPLoss', 'retrieval_accuracy', 'CaptionData', 'twin_scenes',
            'twin_pairs', 'scene_captions', 'PairPrep', 'CaptionedImages', 'PairDL', 'pair_dls', 'clip_dls',
            'swap_values', 'HardNegatives', 'AttributeLoss', 'pretrain_trunk', 'check_clip_interface', 'prepare_images',
@@ -37,10 +37,13 @@ __all__ = ['SPECIAL_TOKENS', 'scene_clip', 'TWIN_ATTRS', 'SWAPPABLE', 'WordToken
 
 # %% ../../nbs/06_clip.ipynb #210803bc
 SPECIAL_TOKENS = ('<pad>', '<start_of_text>', '<end_of_text>')
+SCENE_HINT = "texts may use only words a scene caption can contain (`vislab.data.scenes.vocabulary()`)"
 
 class WordTokenizer:
     "Texts → token ids laid out as open_clip's tokenizer does: `[sot, word…, eot, pad…]`, one row of `context_length` per text."
-    def __init__(self, vocab, context_length: int = 32):
+    def __init__(self, vocab,                     # the words, in id order (a saved vocabulary may start with `SPECIAL_TOKENS`)
+                 context_length: int = 32,        # ids per row
+                 hint: str | None = SCENE_HINT):  # ends the error for a word outside `vocab`: where the allowed words come from (None: nothing)
         words = list(vocab)
         if tuple(words[:3]) == SPECIAL_TOKENS: words = words[3:]        # a saved vocabulary, special tokens included
         for w in words:
@@ -52,6 +55,7 @@ class WordTokenizer:
         self.index = {w: i for i, w in enumerate(self.vocab)}
         self.pad_token_id, self.sot_token_id, self.eot_token_id = 0, 1, 2
         self.context_length = int(check_range('context_length', context_length, 3))
+        self.hint = hint
 
     def __len__(self): return len(self.vocab)
     def __repr__(self): return f"WordTokenizer({len(self) - 3} words, context_length={self.context_length})"
@@ -61,11 +65,11 @@ class WordTokenizer:
         if not isinstance(text, str): raise TypeError(f"texts must be strings, got a {type(text).__name__}: {text!r}")
         ids = []
         for w in text.lower().split():
-            if w not in self.index:
+            if self.index.get(w, 0) < len(SPECIAL_TOKENS):              # unknown, or a special token written as a word
                 close = difflib.get_close_matches(w, self.vocab[3:], n=3)
                 raise ValueError(f"word {w!r} in {text!r} is not in the tokenizer's vocabulary ({len(self) - 3} words, "
                                  f"`tokenizer.vocab`)" + (f"; did you mean {', '.join(map(repr, close))}?" if close else '')
-                                 + "; texts may use only words a scene caption can contain (`vislab.data.scenes.vocabulary()`)")
+                                 + (f"; {self.hint}" if self.hint else ''))
             ids.append(self.index[w])
         return ids
 
