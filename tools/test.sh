@@ -23,4 +23,5 @@ python tools/build_docs.py --out _site
 echo "== pytest (tests/test_browser.py drives the site just built in headless Chromium)"
 VISLAB_SITE="$PWD/_site" python -m pytest -q -n 2 tests
 echo "== CUDA kernels in Numba's simulator"
-NUMBA_ENABLE_CUDASIM=1 python -m pytest -q tests/test_kernels_cudasim.py tests/test_nm_kernel_cudasim.py tests/test_scenes_kernel_cudasim.py
+NUMBA_ENABLE_CUDASIM=1 python -m pytest -q tests/test_kernels_cudasim.py tests/test_nm_kernel_cudasim.py tests/test_scenes_kernel_cudasim.py \
+  tests/test_stats_kernel_cudasim.py

@@ -46,12 +46,12 @@ def _cache_writable() -> bool:
 
 CACHE = _cache_writable()
 
-def _njit(fn):
-    "`njit(parallel=True)`, with `cache=True` only where a cache directory is writable."
+def _njit(fn, **opts):
+    "`njit(parallel=True)` (and any further `njit` options `opts`), with `cache=True` only where a cache directory is writable."
     if CACHE:
-        try: return njit(parallel=True, cache=True, nogil=True)(fn)
+        try: return njit(parallel=True, cache=True, nogil=True, **opts)(fn)
         except Exception: pass  # no cache locator after all: compile in memory
-    return njit(parallel=True, nogil=True)(fn)
+    return njit(parallel=True, nogil=True, **opts)(fn)
 
 # ---------------------------------------------------------------------------------------------------------------
 # CPU kernels

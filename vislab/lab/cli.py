@@ -11,8 +11,8 @@ from pathlib import Path
 from . import catalog
 
 # %% auto #0
-__all__ = ['recipes_to_run', 'dask_executor', 'end_distributed', 'cmd_run', 'cmd_list', 'cmd_zoo', 'cmd_bench', 'cmd_course',
-           'parser', 'main']
+__all__ = ['recipes_to_run', 'dask_executor', 'end_distributed', 'sources_recipes', 'cmd_run', 'cmd_list', 'cmd_zoo', 'cmd_bench',
+           'cmd_course', 'parser', 'main']
 
 # %% ../../nbs/90_cli.ipynb #077ca4cf
 def _quiet_env():
@@ -50,17 +50,24 @@ def end_distributed():
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized(): dist.barrier(); dist.destroy_process_group()
 
+def sources_recipes(a) -> list:
+    "For `run --sources N`: per named recipe, the recipe that splits its seed-to-seed spread (the settings go into its runs)."
+    from vislab.recipes.variation import sources_recipe
+    settings = dict(dataset=a.dataset, epochs=a.epochs, n_train=a.n_train, imbalance=a.imbalance)
+    return [sources_recipe(n, a.sources, a.metric or 'accuracy', **settings) for n in a.recipes]
+
 def cmd_run(a) -> int:
     _log_output()
     from vislab.lab import core as lab
-    names = recipes_to_run(a.recipes)
-    out = Path(a.out or Path('runs') / '-'.join(a.recipes))
+    if a.metric and not a.sources: raise ValueError(f"--metric {a.metric} goes with --sources N; a plain run reports every metric")
+    names = sources_recipes(a) if a.sources else recipes_to_run(a.recipes)
+    settings = {} if a.sources else dict(dataset=a.dataset, epochs=a.epochs, n_train=a.n_train, imbalance=a.imbalance)
+    out = Path(a.out or Path('runs') / ('-'.join(a.recipes) + ('-sources' if a.sources else '')))
     first = int(os.environ.get('RANK', 0)) == 0  # under `accelerate launch`, the first process alone reports
-    if first: print(f"vislab run: {', '.join(names)} × seeds {a.seeds} → {out}", flush=True)
+    if first: print(f"vislab run: {', '.join(getattr(n, 'name', n) for n in names)} × seeds {a.seeds} → {out}", flush=True)
     client, ex = dask_executor(a.workers, a.scheduler) if (a.workers or a.scheduler) else (None, None)
     try:
-        res = lab.run(names, seeds=a.seeds, dataset=a.dataset, epochs=a.epochs, n_train=a.n_train,
-                      imbalance=a.imbalance, out=out, save=a.save, progress=not a.quiet, executor=ex)
+        res = lab.run(names, seeds=a.seeds, **settings, out=out, save=a.save, progress=not a.quiet, executor=ex)
     finally:
         if client is not None: client.close()
     end_distributed()
@@ -167,6 +174,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument('--quiet', action='store_true', help='no progress bars')
     r.add_argument('--workers', type=_positive(int), help='run the grid on this many local worker processes (Dask)')
     r.add_argument('--scheduler', help='run the grid on the Dask cluster at this address (e.g. tcp://host:8786)')
+    r.add_argument('--sources', type=_positive(int), metavar='N',
+                   help="instead: split each recipe's seed-to-seed spread into initialisation, data order and kernels, "
+                        "each varied alone over N runs (the seeds are the base seeds)")
+    r.add_argument('--metric', help='with --sources: the metric whose spread is split (default: accuracy)')
     r.set_defaults(fn=cmd_run)
     l = sub.add_parser('list', help='list recipes, datasets, zoo models, benchmarks, steps and architectures',
                        description='List what vislab can run, from its catalog (imports no technique).')

@@ -2,7 +2,7 @@
 
 # %% auto #0
 from __future__ import annotations
-__all__ = ['RATES', 'SOURCES', 'training_data', 'copy_model', 'noise_like', 'variation', 'seeded_run', 'variance_sources', 'sources_step']
+__all__ = ['RATES', 'SOURCES', 'training_data', 'copy_model', 'noise_like', 'variation', 'seeded_run', 'variance_sources', 'sources_step', 'sources_recipe']
 
 # %% ../../nbs/17_variation.ipynb #98df241b
 import torch
@@ -174,15 +174,33 @@ def sources_step(state,                     # the run's `State`: its seed is the
                  n: int = 3,                # runs per source
                  sources=SOURCES,           # the sources varied, each alone
                  metric: str = 'accuracy',  # the metric whose spread is split
-                 stop_after: str = 'evaluate'  # the recipe's last step run
+                 stop_after: str = 'evaluate',  # the recipe's last step run
+                 **overrides                # the recipe's settings to change: epochs, n_train, dataset, imbalance
                 ):
     "`variance_sources` of `recipe` as a lab step: `std_<source>` and `mean_<source>` of `metric`, and the values."
-    df = variance_sources(recipe, n, sources, metric, base=state.seed, stop_after=stop_after)
+    df = variance_sources(recipe, n, sources, metric, base=state.seed, stop_after=stop_after, **overrides)
     out = {f'{k}_{r.source}': getattr(r, k) for r in df.itertuples() for k in ('std', 'mean')}
     return {**out, 'values': {r.source: r.values for r in df.itertuples()}}
 
-for _name, _inner, _ds, _last, _n in (('sources-var-digits', 'var-digits-p30', 'digits', 'evaluate', 8),
-                                       ('sources-ap-w32', 'ap-mnist-w32', 'mnist5k', 'evaluate_bits', 5),
-                                       ('sources-student', 'student', 'mnist5k', 'evaluate', 3)):
-    register_recipe(Recipe(_name, dataset=_ds, steps=(sources_step(recipe=_inner, n=_n, stop_after=_last),),
-                           description=f"where the seed-to-seed spread of {_inner}'s accuracy comes from: initialisation, data order, kernels, each varied alone"))
+def sources_recipe(recipe,                     # a `Recipe` or a registered recipe's name, built on the lab's `data` step
+                   n: int = 3,                 # runs per source
+                   metric: str = 'accuracy',   # the metric whose spread is split
+                   stop_after: str | None = None,  # the recipe's last step run; None: 'evaluate' if it has one, else its last
+                   name: str | None = None,    # None: 'sources-<recipe>'
+                   **overrides                 # the recipe's settings to change in every run: epochs, n_train, dataset, imbalance
+                  ) -> Recipe:
+    "A recipe of one `variance_sources` step: where `recipe`'s seed-to-seed spread of `metric` comes from (what `vislab run --sources` runs)."
+    r = get_recipe(recipe)
+    steps = [s.name for s in r.steps]
+    if 'data' not in steps:
+        raise ValueError(f"recipe {r.name!r} has steps {steps}: the sources of a spread can be varied only in a recipe built on the lab's 'data' step")
+    last = stop_after or ('evaluate' if 'evaluate' in steps else steps[-1])
+    kw = dict(recipe=r.name, n=n, stop_after=last) | ({} if metric == 'accuracy' else {'metric': metric})   # defaults stay out of the config
+    kw |= {k: v for k, v in overrides.items() if v is not None}
+    return Recipe(name or f'sources-{r.name}', dataset=r.dataset, steps=(sources_step(**kw),),
+                  description=f"where the seed-to-seed spread of {r.name}'s {metric} comes from: initialisation, data order, kernels, each varied alone")
+
+for _name, _inner, _last, _n in (('sources-var-digits', 'var-digits-p30', 'evaluate', 8),
+                                  ('sources-ap-w32', 'ap-mnist-w32', 'evaluate_bits', 5),
+                                  ('sources-student', 'student', 'evaluate', 3)):
+    register_recipe(sources_recipe(_inner, _n, stop_after=_last, name=_name))

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from ..core import check_choice, check_range, evaluating, hooks, submodule, swapped
 from ..models import register_arch, resnet
+from ..kernels.stats import row_moments
 
 # %% auto #0
 __all__ = ['STATS', 'DEFAULT_STATS', 'ESTIMATORS', 'TRANSFORMS', 'DropoutMLP', 'dropout_resnet8', 'dropout_modules', 'mc_probs',
@@ -143,21 +144,17 @@ def seed_variation(models: Iterable[nn.Module], x: Tensor, bs: int = 1024) -> Te
 
 # %% ../../nbs/17_variation.ipynb #7571508a
 class _Moments:
-    "One layer's N×D activations `a`, with their mean and mean square computed once, when first asked for."
-    def __init__(self, a: Tensor): self.a, self._m, self._ms = a, None, None
-    @property
-    def mean(self) -> Tensor:
-        if self._m is None: self._m = self.a.mean(1)
-        return self._m
-    @property
-    def ms(self) -> Tensor:
-        if self._ms is None: self._ms = torch.linalg.vector_norm(self.a, 2, 1).square() / self.a.shape[1]
-        return self._ms
+    "Row moments (…×4, as `row_moments` returns them, for one layer or stacked layers): named views of each."
+    def __init__(self, r: Tensor): self.r = r
+    mean = property(lambda self: self.r[..., 0])
+    ms = property(lambda self: self.r[..., 1])             # the mean square
+    max = property(lambda self: self.r[..., 2])
+    active = property(lambda self: self.r[..., 3])         # the fraction of units with a > 0
 
 STATS = {'mean': lambda m: m.mean,
          'std': lambda m: (m.ms - m.mean.square()).clamp_min(0).sqrt(),
-         'max': lambda m: m.a.amax(1),
-         'active': lambda m: m.a.sign().clamp_min(0).mean(1),     # 1 where a > 0, else 0
+         'max': lambda m: m.max,
+         'active': lambda m: m.active,
          'l2': lambda m: m.ms.sqrt()}
 DEFAULT_STATS = ('mean', 'std', 'max', 'active')
 
@@ -166,11 +163,19 @@ def default_layers(model: nn.Module) -> list[str]:
     relus = [n for n, m in model.named_modules() if isinstance(m, nn.ReLU)]
     return relus + [n for n, m in model.named_modules() if isinstance(m, nn.Linear)][-1:]
 
+def _layer_moments(a: Tensor) -> Tensor:
+    "N×4 row moments of one layer's output `a` (N×…) over all its units, in one pass (what the hooks keep)."
+    if not isinstance(a, Tensor): raise ValueError(f"a layer returned a {type(a).__name__}; activation features need tensor outputs")
+    return row_moments(a.detach())
+
+def _moment_stats(r: Tensor, stats) -> Tensor:
+    "…×S float32 statistics `stats` from row moments `r` (…×4): every layer of a stack at once."
+    m = _Moments(r)
+    return torch.stack([STATS[s](m) for s in stats], -1).float()
+
 def _layer_stats(a: Tensor, stats) -> Tensor:
     "N×S statistics of one layer's output `a` (N×…): each of `stats` over all its units."
-    if not isinstance(a, Tensor): raise ValueError(f"a layer returned a {type(a).__name__}; activation features need tensor outputs")
-    m = _Moments(a.detach().flatten(1).float())
-    return torch.stack([STATS[s](m) for s in stats], 1)
+    return _moment_stats(_layer_moments(a), stats)
 
 def _check_layers(model: nn.Module, layers, stats) -> tuple[list[str], list[nn.Module], tuple]:
     layers = default_layers(model) if layers is None else [layers] if isinstance(layers, str) else list(layers)
@@ -192,7 +197,7 @@ def activation_features(model: nn.Module,     # the trained network
     "One eval-mode pass over `x`: its logits (N×C), and per layer an N×S tensor of `stats` of the layer's activations, computed by hooks."
     names, mods, stats = _check_layers(model, layers, stats)
     store = {id(m): [] for m in mods}
-    def keep(m, i, o): store[id(m)].append(_layer_stats(o, stats))
+    def keep(m, i, o): store[id(m)].append(_layer_moments(o))
     logits, n = [], 0
     with evaluating(model), hooks(mods, keep):
         for xb in x.split(bs):
@@ -201,7 +206,8 @@ def activation_features(model: nn.Module,     # the trained network
         if len(store[id(m)]) != n:
             raise ValueError(f"layer {name!r} ran {len(store[id(m)])} times in {n} forward pass(es); give layers that run "
                              "once per pass (a module reused inside the forward, such as a shared nn.ReLU, cannot be told apart)")
-    return torch.cat(logits), {name: torch.cat(store[id(m)]) for name, m in zip(names, mods)}
+    f = _moment_stats(torch.stack([torch.cat(store[id(m)]) for m in mods]), stats)   # layers × N × S
+    return torch.cat(logits), dict(zip(names, f.unbind(0)))
 
 def feature_matrix(feats: dict[str, Tensor], layers: Iterable[str] | None = None) -> np.ndarray:
     "The N×(layers·stats) float64 matrix of `feats`' layers (default: all, in order), side by side."
@@ -289,9 +295,12 @@ class OnePass(nn.Module):
     @torch.no_grad()
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         out = {}
-        def keep(m, i, o): out[id(m)] = _layer_stats(o, self.stats)
-        with evaluating(self.model), hooks(self.mods, keep): logits = self.model(x)
-        return logits, self.inverse(torch.cat([out[id(m)] for m in self.mods], 1) @ self.w + self.b).clamp(self.lo, self.hi)
+        def keep(m, i, o): out[id(m)] = _layer_moments(o)
+        # a model already in eval mode (the usual case) skips saving and restoring every module's mode
+        mode = evaluating(self.model) if any(m.training for m in self.model.modules()) else contextlib.nullcontext()
+        with mode, hooks(self.mods, keep): logits = self.model(x)
+        f = _moment_stats(torch.stack([out[id(m)] for m in self.mods], 1), self.stats).flatten(1)   # N × (layers·S)
+        return logits, self.inverse(f @ self.w + self.b).clamp(self.lo, self.hi)
 
 # %% ../../nbs/17_variation.ipynb #d040d080
 def spearman(a, b) -> float:
