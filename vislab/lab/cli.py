@@ -50,18 +50,18 @@ def end_distributed():
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized(): dist.barrier(); dist.destroy_process_group()
 
-def sources_recipes(a) -> list:
-    "For `run --sources N`: per named recipe, the recipe that splits its seed-to-seed spread (the settings go into its runs)."
+def sources_recipes(a, settings: dict) -> list:
+    "For `run --sources N`: per named recipe, the recipe that splits its seed-to-seed spread (`settings` go into its runs)."
     from vislab.recipes.variation import sources_recipe
-    settings = dict(dataset=a.dataset, epochs=a.epochs, n_train=a.n_train, imbalance=a.imbalance)
     return [sources_recipe(n, a.sources, a.metric or 'accuracy', **settings) for n in a.recipes]
 
 def cmd_run(a) -> int:
     _log_output()
     from vislab.lab import core as lab
     if a.metric and not a.sources: raise ValueError(f"--metric {a.metric} goes with --sources N; a plain run reports every metric")
-    names = sources_recipes(a) if a.sources else recipes_to_run(a.recipes)
-    settings = {} if a.sources else dict(dataset=a.dataset, epochs=a.epochs, n_train=a.n_train, imbalance=a.imbalance)
+    settings = dict(dataset=a.dataset, epochs=a.epochs, n_train=a.n_train, imbalance=a.imbalance)
+    if a.sources: names, settings = sources_recipes(a, settings), {}   # the settings go into the decomposed runs
+    else: names = recipes_to_run(a.recipes)
     out = Path(a.out or Path('runs') / ('-'.join(a.recipes) + ('-sources' if a.sources else '')))
     first = int(os.environ.get('RANK', 0)) == 0  # under `accelerate launch`, the first process alone reports
     if first: print(f"vislab run: {', '.join(getattr(n, 'name', n) for n in names)} × seeds {a.seeds} → {out}", flush=True)
